@@ -1,0 +1,1 @@
+"""The application layer: actors and ports that drive the domain. No venue SDK, database or network."""

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: venues, recorded feeds, persistence, metrics."""

@@ -1,0 +1,1 @@
+"""User-facing entry points: the CLI, health and metrics endpoints."""

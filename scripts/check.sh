@@ -8,4 +8,5 @@ echo "== ruff"; ruff check src tests bench
 echo "== ruff format"; ruff format --check src tests bench
 echo "== mypy --strict (domain, application)"; mypy --strict src/domain src/application
 echo "== import-linter"; lint-imports
+echo "== hadolint"; hadolint --failure-threshold info Dockerfile
 echo "== pytest"; pytest "$@"

@@ -1,0 +1,1 @@
+"""Venue adapters: one package per venue, each with the same files."""

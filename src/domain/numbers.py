@@ -8,13 +8,36 @@ adr/0002-money-representation.md.
 from __future__ import annotations
 
 import enum
-from decimal import Decimal, InvalidOperation
+from contextlib import AbstractContextManager
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
 from domain.errors import InvalidValueError
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 BPS = Decimal(10_000)
+
+# Money is computed with +, - and * only, under EXACT_CONTEXT: 1,000 digits hold any realistic sum
+# or product of prices and sizes many times over, and Inexact is trapped, so a rounding raises
+# instead of passing silently. Our own context also makes results independent of the caller's.
+EXACT_CONTEXT = Context(
+    prec=1_000, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact]
+)
+# Ratios (average prices, basis points, drawdown fractions) need a division and are reports, not
+# money: 40 significant digits, rounded half-even.
+REPORT_PRECISION = 40
+REPORT_CONTEXT = Context(
+    prec=REPORT_PRECISION, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
 
 
 class Rounding(enum.Enum):
@@ -73,3 +96,33 @@ def bps_between(value: Decimal, reference: Decimal) -> Decimal:
     if reference <= 0:
         raise InvalidValueError(f"reference must be positive, got {reference}")
     return (value - reference) / reference * BPS
+
+
+def exact() -> AbstractContextManager[Context]:
+    """A local context under which +, - and * are exact and any rounding raises `decimal.Inexact`."""
+    return localcontext(EXACT_CONTEXT)
+
+
+def report() -> AbstractContextManager[Context]:
+    """A local context for report ratios: 40 significant digits, rounded half-even."""
+    return localcontext(REPORT_CONTEXT)
+
+
+def ratio(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """`numerator / denominator` under the report context (the denominator must not be zero)."""
+    return REPORT_CONTEXT.divide(numerator, denominator)
+
+
+def check_positive_price(price: Decimal) -> Decimal:
+    """Return `price` as an exact positive Decimal; floats, zero and negatives are refused."""
+    value = to_decimal(price)
+    if value <= 0:
+        raise InvalidValueError(f"a mark price must be positive, got {value}")
+    return value
+
+
+def check_ts_ns(ts_ns: int) -> int:
+    """Return `ts_ns` if it is a non-negative int of nanoseconds; refuse anything else."""
+    if isinstance(ts_ns, bool) or not isinstance(ts_ns, int) or ts_ns < 0:
+        raise InvalidValueError(f"ts_ns must be a non-negative int of nanoseconds, got {ts_ns!r}")
+    return ts_ns

@@ -110,3 +110,39 @@ def test_bps_between_is_signed_relative_to_the_reference() -> None:
 def test_bps_against_a_non_positive_reference_is_refused() -> None:
     with pytest.raises(InvalidValueError):
         bps_between(Decimal(1), Decimal(0))
+
+
+def test_exact_context_raises_instead_of_rounding() -> None:
+    from decimal import Inexact
+
+    from domain.numbers import EXACT_CONTEXT, exact
+
+    with exact():
+        assert Decimal("0.1") * Decimal(3) == Decimal("0.3")
+    with pytest.raises(Inexact):
+        EXACT_CONTEXT.divide(Decimal(1), Decimal(3))
+
+
+def test_ratio_is_a_forty_digit_report() -> None:
+    from domain.numbers import ratio, report
+
+    assert ratio(Decimal(1), Decimal(3)) == Decimal("0." + "3" * 40)
+    with report():
+        assert Decimal(2) / Decimal(3) == Decimal("0." + "6" * 39 + "7")
+
+
+@pytest.mark.parametrize("price", ["0", "-1"])
+def test_a_non_positive_price_is_refused(price: str) -> None:
+    from domain.numbers import check_positive_price
+
+    with pytest.raises(InvalidValueError, match="must be positive"):
+        check_positive_price(Decimal(price))
+
+
+@pytest.mark.parametrize("ts_ns", [-1, True, "5"])
+def test_timestamps_are_non_negative_integer_nanoseconds(ts_ns: object) -> None:
+    from domain.numbers import check_ts_ns
+
+    with pytest.raises(InvalidValueError, match="ts_ns"):
+        check_ts_ns(ts_ns)  # type: ignore[arg-type]
+    assert check_ts_ns(0) == 0

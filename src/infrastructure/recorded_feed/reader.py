@@ -7,12 +7,11 @@ line is an error naming the file and the line number.
 
 from __future__ import annotations
 
-import gzip
-import io
+import zlib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, cast
+from typing import IO
 
 import msgspec
 import zstandard
@@ -20,6 +19,8 @@ import zstandard
 from infrastructure.recorded_feed.format import (
     FEED_FORMAT_NAME,
     FEED_FORMAT_VERSION,
+    RECEIVED,
+    SENT,
     FeedHeader,
     FrameLine,
     RecordedFrame,
@@ -43,36 +44,71 @@ class _CryptofeedLine(msgspec.Struct, frozen=True):
     url: str = ""
 
 
-def _open_binary(path: Path) -> IO[bytes]:
+_CHUNK = 1 << 20
+_GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip header and trailer around a deflate stream
+
+
+def _gzip_chunks(raw: IO[bytes], path: Path, warnings: list[str]) -> Iterator[bytes]:
+    # zlib directly rather than GzipFile: GzipFile discards what it decompressed when the stream
+    # ends early, and a recorder killed mid-write leaves exactly such a stream.
+    decompressor = zlib.decompressobj(_GZIP_WBITS)
+    consumed = False  # has the current member seen any input?
+    while chunk := raw.read(_CHUNK):
+        while chunk:
+            consumed = True
+            try:
+                out = decompressor.decompress(chunk)
+            except zlib.error as error:
+                raise FeedFileError(f"{path}: corrupt gzip stream: {error}") from None
+            if out:
+                yield out
+            if decompressor.eof:  # a file may hold several gzip members back to back
+                chunk = decompressor.unused_data
+                decompressor = zlib.decompressobj(_GZIP_WBITS)
+                consumed = False
+            else:
+                chunk = b""
+    if consumed and not decompressor.eof:
+        if tail := decompressor.flush():
+            yield tail
+        warnings.append(f"{path}: compressed stream ends early (recording interrupted?)")
+
+
+def _decompressed_chunks(path: Path, warnings: list[str]) -> Iterator[bytes]:
     try:
-        raw = path.open("rb")
+        with path.open("rb") as raw:
+            magic = raw.read(4)
+            raw.seek(0)
+            if magic.startswith(_GZIP_MAGIC):
+                yield from _gzip_chunks(raw, path, warnings)
+            elif magic == _ZSTD_MAGIC:
+                reader = zstandard.ZstdDecompressor().stream_reader(raw)
+                while chunk := reader.read(_CHUNK):
+                    yield chunk
+            else:
+                while chunk := raw.read(_CHUNK):
+                    yield chunk
+    except zstandard.ZstdError as error:
+        raise FeedFileError(f"{path}: corrupt zstd stream: {error}") from None
     except OSError as error:
-        raise FeedFileError(f"{path}: cannot open: {error.strerror or error}") from None
-    magic = raw.read(4)
-    raw.seek(0)
-    if magic.startswith(_GZIP_MAGIC):
-        return cast("IO[bytes]", gzip.GzipFile(fileobj=raw, mode="rb"))
-    if magic == _ZSTD_MAGIC:
-        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-    return raw
+        raise FeedFileError(f"{path}: cannot read: {error.strerror or error}") from None
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
-    """Yield (line number, line without newline, is_last) from a possibly compressed file."""
-    try:
-        with _open_binary(path) as binary:
-            buffered = io.BufferedReader(cast("io.RawIOBase", binary), buffer_size=1 << 20)
-            number = 0
-            previous: bytes | None = None
-            for line in buffered:
-                if previous is not None:
-                    yield number, previous.rstrip(b"\r\n"), False
-                number += 1
-                previous = line
-            if previous is not None:
-                yield number, previous.rstrip(b"\r\n"), not previous.endswith(b"\n")
-    except (OSError, EOFError, zstandard.ZstdError) as error:
-        raise FeedFileError(f"{path}: cannot read: {error}") from None
+def _lines(path: Path, warnings: list[str]) -> Iterator[tuple[int, bytes, bool]]:
+    """Yield (line number, line without its newline, truncated) from a possibly compressed file.
+
+    Only a last line without a newline is `truncated`: the recorder always ends a line with one.
+    """
+    number = 0
+    pending = b""
+    for chunk in _decompressed_chunks(path, warnings):
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            number += 1
+            yield number, line.rstrip(b"\r"), False
+    if pending:
+        yield number + 1, pending.rstrip(b"\r"), True
 
 
 class RecordedFeed:
@@ -85,11 +121,14 @@ class RecordedFeed:
         self.warnings: list[str] = []
         self.http: list[RecordedHttp] = []
 
-    def frames(self) -> Iterator[RecordedFrame]:
-        """Stream the received frames; REST bodies met on the way are appended to `http`."""
+    def frames(self, *, include_sent: bool = False) -> Iterator[RecordedFrame]:
+        """Stream the received frames (and the sent ones if asked), in file order.
+
+        REST bodies met on the way are collected in `http` (refilled on each pass).
+        """
         if self.kind == FEED_FORMAT_NAME:
-            return self._own_frames()
-        return self._cryptofeed_frames()
+            return self._own_frames(include_sent)
+        return self._cryptofeed_frames(include_sent)
 
     def _tolerate_truncated(self, number: int, is_last: bool, error: Exception) -> bool:
         if is_last:
@@ -99,9 +138,9 @@ class RecordedFeed:
             return True
         raise FeedFileError(f"{self.path}:{number}: malformed line: {error}") from None
 
-    def _own_frames(self) -> Iterator[RecordedFrame]:
+    def _own_frames(self, include_sent: bool) -> Iterator[RecordedFrame]:
         decoder = msgspec.json.Decoder(FrameLine)
-        for number, line, is_last in _lines(self.path):
+        for number, line, is_last in _lines(self.path, self.warnings):
             if number == 1 or not line.strip():
                 continue
             try:
@@ -110,11 +149,18 @@ class RecordedFeed:
                 if self._tolerate_truncated(number, is_last, error):
                     return
                 raise  # pragma: no cover - _tolerate_truncated raises
-            yield RecordedFrame(frame.ts_ns, frame.conn, frame.data, number)
+            if frame.dir == RECEIVED:
+                yield RecordedFrame(frame.ts_ns, frame.conn, frame.data, number)
+            elif frame.dir == SENT:
+                if include_sent:
+                    yield RecordedFrame(frame.ts_ns, frame.conn, frame.data, number, SENT)
+            else:
+                raise FeedFileError(f"{self.path}:{number}: unknown frame direction {frame.dir!r}")
 
-    def _cryptofeed_frames(self) -> Iterator[RecordedFrame]:
+    def _cryptofeed_frames(self, include_sent: bool) -> Iterator[RecordedFrame]:
         decoder = msgspec.json.Decoder(_CryptofeedLine)
-        for number, line, is_last in _lines(self.path):
+        self.http = []  # refilled on every pass, never duplicated
+        for number, line, is_last in _lines(self.path, self.warnings):
             if not line.strip():
                 continue
             try:
@@ -126,6 +172,8 @@ class RecordedFeed:
             ts_ns = int(record.ts * _NS_PER_S) if record.ts is not None else 0
             if record.t == "recv":
                 yield RecordedFrame(ts_ns, record.conn, record.data, number)
+            elif record.t == "send" and include_sent:
+                yield RecordedFrame(ts_ns, record.conn, record.data, number, SENT)
             elif record.t == "http":
                 self.http.append(RecordedHttp(record.url, record.data, ts_ns, number))
 
@@ -136,7 +184,7 @@ def open_feed(path: str | Path) -> RecordedFeed:
     if not path.is_file():
         raise FeedFileError(f"{path}: no such file")
     first: bytes | None = None
-    for _number, line, _is_last in _lines(path):
+    for _number, line, _is_last in _lines(path, []):  # a short stream is reported when read
         first = line
         break
     if first is None:

@@ -1,0 +1,1 @@
+"""The command-line interface: `python -m interfaces.cli --help`."""

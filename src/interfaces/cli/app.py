@@ -1,0 +1,30 @@
+"""The `tradekernel` command group; each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from interfaces.cli.feed_commands import feed
+
+
+def _version() -> str:
+    try:
+        return version("tradekernel")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), prog_name="tradekernel")
+def cli() -> None:
+    """tradekernel: a trading kernel that never loses a fill and replays markets exactly."""
+
+
+cli.add_command(feed)
+
+
+def main() -> None:
+    """Entry point for `python -m interfaces.cli`."""
+    cli(prog_name="python -m interfaces.cli")

@@ -8,5 +8,12 @@ if [ ! -x .venv/bin/python ] || [ "${TK_FRESH_VENV:-0}" = 1 ]; then
     rm -rf .venv
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+
+# pip's own exit status is kept; only its notices about absent local index folders are dropped.
+pip_install() {
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" 2>&1 \
+        | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+    return "${PIPESTATUS[0]}"
+}
+pip_install --require-hashes --no-deps -r requirements.lock
+pip_install --no-deps --no-build-isolation -e .

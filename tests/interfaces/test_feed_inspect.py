@@ -180,3 +180,24 @@ def test_python_dash_m_entry_point_runs_the_inspector(shared_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["frames"] == 1030
+
+
+def test_generate_writes_a_deterministic_feed_that_inspects_clean(tmp_path: Path) -> None:
+    runner = CliRunner()
+    first, second = tmp_path / "a.jsonl.zst", tmp_path / "b.jsonl.zst"
+    for path in (first, second):
+        result = runner.invoke(cli, ["feed", "generate", str(path), "--frames", "300", "--seed", "5"])
+        assert result.exit_code == 0, result.output
+        assert "300 frames" in result.output
+    assert first.read_bytes() == second.read_bytes()
+    report = run_json(str(first))
+    assert (report["frames"], report["gaps"], report["decode_errors"]) == (300, 0, 0)
+
+
+def test_generate_refuses_to_overwrite_without_being_asked(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_text("precious")
+    result = CliRunner().invoke(cli, ["feed", "generate", str(path), "--frames", "10"])
+    assert result.exit_code == 2
+    assert "--overwrite" in result.output
+    assert path.read_text() == "precious"

@@ -14,6 +14,7 @@ from decimal import Decimal
 import attrs
 
 from domain.instrument import InstrumentId
+from domain.numbers import EXACT_CONTEXT
 from domain.order_terms import OrderSide
 
 #: One price level change: (price, new size). A new size of zero deletes the level.
@@ -99,6 +100,48 @@ class BookStale:
     instrument_id: InstrumentId
     reason: str
     ts_ns: int
+
+
+_TWO = Decimal(2)
+
+
+@attrs.frozen
+class BookTop:
+    """An immutable picture of the top of a book, safe to hand to another actor.
+
+    The book itself belongs to the data engine and changes with every frame; strategies and risk
+    get this snapshot, taken after a whole frame was applied.
+    """
+
+    instrument_id: InstrumentId
+    ts_ns: int
+    bids: tuple[LevelChange, ...]  # (price, size), best first
+    asks: tuple[LevelChange, ...]
+    stale: bool = False
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        """The highest bid price, if any."""
+        return self.bids[0][0] if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        """The lowest ask price, if any."""
+        return self.asks[0][0] if self.asks else None
+
+    @property
+    def mid(self) -> Decimal | None:
+        """(best bid + best ask) / 2, exactly; None unless both sides exist."""
+        if not self.bids or not self.asks:
+            return None
+        return EXACT_CONTEXT.divide(EXACT_CONTEXT.add(self.bids[0][0], self.asks[0][0]), _TWO)
+
+    @property
+    def spread(self) -> Decimal | None:
+        """best ask - best bid; None unless both sides exist."""
+        if not self.bids or not self.asks:
+            return None
+        return EXACT_CONTEXT.subtract(self.asks[0][0], self.bids[0][0])
 
 
 MarketEvent = OrderBookUpdate | TradeTick | Ticker | FeedIssue | BookStale

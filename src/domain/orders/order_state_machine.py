@@ -130,7 +130,10 @@ TRANSITIONS: Mapping[tuple[OrderStatus, EventKey], Target] = MappingProxyType(
         (EXPIRED, PARTIAL_FILL): EXPIRED,  # executed before the expiry, reported after it
         (EXPIRED, FINAL_FILL): FILLED,
         (EXPIRED, OrderCancelRejected): EXPIRED,  # the expiry beat the cancel
-        # DENIED and REJECTED have no rows: nothing can happen to an order the venue never worked.
+        # A cancel that raced the rejection of its order is answered "unknown order" afterwards.
+        (REJECTED, OrderCancelRejected): REJECTED,
+        # DENIED has no rows, and REJECTED no other: nothing can happen to an order the venue
+        # never worked.
     }
 )
 

@@ -685,3 +685,12 @@ def test_an_illegal_event_raises_and_leaves_the_order_unchanged() -> None:
     ):
         order.apply(submitted())
     assert (order.status, order.filled_quantity, order.events, order.venue_order_id) == before
+
+
+def test_a_cancel_that_raced_a_rejection_is_answered_afterwards_and_changes_nothing() -> None:
+    order = new_order()
+    apply_all(order, submitted(), OrderCancelRequested(OID, 2_000))
+    order.apply(OrderRejected(OID, 3_000, "insufficient funds"))
+    update = order.apply(OrderCancelRejected(OID, 4_000, "unknown order"))
+    assert update.applied
+    assert order.status is OrderStatus.REJECTED

@@ -6,7 +6,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 export TK_SHARED_DIR="${TK_SHARED_DIR:-$(cd .. && pwd)/shared}"
 echo "== ruff"; ruff check src tests bench
 echo "== ruff format"; ruff format --check src tests bench
-echo "== mypy --strict (domain, application)"; mypy --strict src/domain src/application
+echo "== mypy --strict (all of src)"; mypy --strict src
 echo "== import-linter"; lint-imports
 echo "== hadolint"; hadolint --failure-threshold info Dockerfile
 echo "== pytest"; pytest "$@"

@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from interfaces.cli.feed_commands import feed
+from interfaces.cli.replay_command import replay
 
 
 def _version() -> str:
@@ -23,6 +24,7 @@ def cli() -> None:
 
 
 cli.add_command(feed)
+cli.add_command(replay)
 
 
 def main() -> None:

@@ -1,0 +1,162 @@
+"""The portfolio engine: the `Portfolio` (positions, account, equity), kept from fills and marks.
+
+- A fill (an `OrderUpdated` carrying an applied `OrderFilled`) is applied with
+  `Portfolio.apply_fill`; the `FillResult` (realized P&L, fee, the round trip it closed) is
+  journaled under "portfolio".
+- A `BookTop` that is not stale and has a mid sets the instrument's mark; open positions without
+  a mark yet are valued at their last fill price, never at zero.
+- After every fill and every mark, equity in the reporting currency is valued
+  (`Portfolio.mark_to_market`: high-water mark, drawdown, start-of-day equity) and, when any of
+  it changed, a `PortfolioSnapshot` goes to risk (limits and the breaker's loss and drawdown).
+
+For reports the engine keeps the starting and latest equity, the largest drawdown (high-water
+mark less equity, in the currency), the closed round trips, fill totals per instrument, and one
+equity sample per `sample_interval_ns` of clock time (the last valuation in each interval).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+import attrs
+
+from application.engines.journal_writer import JournalWriter
+from application.engines.messages import PORTFOLIO_STREAM, RISK, OrderUpdated, PortfolioSnapshot
+from application.ports.clock import Clock
+from application.runtime.bus import Bus
+from domain.instrument import Instrument, InstrumentId
+from domain.market_data import BookTop
+from domain.numbers import EXACT_CONTEXT, ZERO
+from domain.orders.order_events import OrderFilled
+from domain.portfolio.portfolio import Portfolio
+from domain.portfolio.round_trip import RoundTrip
+
+_EXACT = EXACT_CONTEXT
+
+
+@attrs.define
+class FillTotals:
+    """What fills of one instrument added up to: count, base quantity, quote notional, fees."""
+
+    count: int = 0
+    quantity: Decimal = ZERO
+    notional: Decimal = ZERO
+    fees: Decimal = ZERO
+
+
+class PortfolioEngine:
+    """Applies fills, marks to market, publishes equity to risk (see the module doc)."""
+
+    def __init__(
+        self,
+        instruments: Mapping[InstrumentId, Instrument],
+        bus: Bus,
+        journal: JournalWriter,
+        clock: Clock,
+        *,
+        currency: str,
+        starting_balance: Decimal,
+        publish_to: Iterable[str] = (RISK,),
+        sample_interval_ns: int = 1_000_000_000,
+    ) -> None:
+        if sample_interval_ns <= 0:
+            raise ValueError(f"sample_interval_ns must be positive, got {sample_interval_ns}")
+        self._instruments = dict(instruments)
+        self._bus = bus
+        self._journal = journal
+        self._clock = clock
+        self._currency = currency
+        self._publish_to = tuple(publish_to)
+        self._sample_interval_ns = sample_interval_ns
+        self._portfolio = Portfolio()
+        if starting_balance > 0:
+            self._portfolio.deposit(currency, starting_balance)
+        self._marks: dict[InstrumentId, Decimal] = {}
+        self._last_fill_price: dict[InstrumentId, Decimal] = {}
+        self._last_sent: PortfolioSnapshot | None = None
+        self.equity_start = self._portfolio.equity(currency, {})
+        self.equity_end = self.equity_start
+        self.max_drawdown = ZERO
+        self.round_trips: list[RoundTrip] = []
+        self.fills: dict[InstrumentId, FillTotals] = {}
+        self.equity_samples: list[tuple[int, Decimal]] = []  # (interval start ns, last equity in it)
+
+    # ----- what the engine knows -----
+
+    @property
+    def portfolio(self) -> Portfolio:
+        """The portfolio (read it; it changes only through this engine's messages)."""
+        return self._portfolio
+
+    @property
+    def currency(self) -> str:
+        """The reporting currency."""
+        return self._currency
+
+    def marks(self) -> dict[InstrumentId, Decimal]:
+        """The price each open position is valued at: its mark, else its last fill price."""
+        marks = dict(self._last_fill_price)
+        marks.update(self._marks)
+        return marks
+
+    # ----- messages -----
+
+    def handle(self, message: object) -> None:
+        """Handle a BookTop (a mark) or an OrderUpdated with a fill."""
+        if isinstance(message, BookTop):
+            mid = message.mid
+            if message.stale or mid is None or mid <= 0:
+                return
+            if self._marks.get(message.instrument_id) == mid and self._last_sent is not None:
+                return  # nothing to revalue
+            self._marks[message.instrument_id] = mid
+            self._revalue()
+        elif isinstance(message, OrderUpdated):
+            if isinstance(message.event, OrderFilled):
+                self._on_fill(message.event)
+        else:
+            raise TypeError(f"the portfolio engine does not handle {type(message).__name__}")
+
+    def _on_fill(self, event: OrderFilled) -> None:
+        fill = event.fill
+        instrument = self._instruments[fill.instrument_id]
+        result = self._portfolio.apply_fill(fill, instrument)
+        self._journal.record(PORTFOLIO_STREAM, result)
+        if result.duplicate:
+            return
+        self._last_fill_price[fill.instrument_id] = fill.price
+        totals = self.fills.setdefault(fill.instrument_id, FillTotals())
+        totals.count += 1
+        totals.quantity = _EXACT.add(totals.quantity, fill.quantity)
+        totals.notional = _EXACT.add(totals.notional, _EXACT.multiply(fill.price, fill.quantity))
+        totals.fees = _EXACT.add(totals.fees, result.fee)
+        if result.round_trip is not None:
+            self.round_trips.append(result.round_trip)
+        self._revalue()
+
+    def _revalue(self) -> None:
+        now = self._clock.now_ns()
+        snapshot = self._portfolio.mark_to_market(self._currency, self.marks(), now)
+        self.equity_end = snapshot.equity
+        self.max_drawdown = max(self.max_drawdown, snapshot.drawdown)
+        bucket = now - now % self._sample_interval_ns
+        if self.equity_samples and self.equity_samples[-1][0] == bucket:
+            self.equity_samples[-1] = (bucket, snapshot.equity)
+        else:
+            self.equity_samples.append((bucket, snapshot.equity))
+        balances = tuple(sorted(self._portfolio.account.balances().items()))
+        out = PortfolioSnapshot(
+            self._currency,
+            snapshot.equity,
+            snapshot.high_water_mark,
+            snapshot.daily_pnl,
+            balances,
+            now,
+        )
+        last = self._last_sent
+        if last is not None and attrs.evolve(last, ts_ns=now) == out:
+            return
+        self._last_sent = out
+        for destination in self._publish_to:
+            self._bus.send(destination, out)

@@ -1,0 +1,207 @@
+"""The strategy engine: one per strategy instance; it builds views, calls the strategy, routes signals.
+
+It owns what the strategy may know (`StrategyView`), kept from its own messages only:
+- the strategy's orders, from the `OrderUpdated` snapshots execution sends it (every order not
+  terminal is open to the strategy, INITIALIZED, SUBMITTED and PENDING_CANCEL included, in the
+  order the orders were created);
+- the strategy's position per instrument: the sum of its own applied fills, updated from the
+  same message that delivers the fill, so the view handed with a fill already includes it;
+- whether each instrument's book is stale (from the data engine's `BookTop`s) and the trading
+  state (from risk's `TradingStateChanged`).
+
+Every signal is journaled under the strategy's id as the command it becomes:
+- an `OrderIntent` becomes `CheckOrder` to risk (the engine does not drop intents on a stale
+  book: the strategy's own guard does that, and risk denies any that slip through);
+- a `CancelIntent` becomes `CancelOrder` to execution, only for an order of this strategy that is
+  still open (a cancel never needs risk's approval);
+- a `CancelAllIntent` becomes one `CancelOrder` per open order of this strategy (on the
+  instrument, if it names one);
+- anything else (a `TargetPosition`, an intent for another strategy or instrument) is journaled
+  as `SignalIgnored` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from application.commands import CancelOrder, CheckOrder
+from application.engines.journal_writer import JournalWriter
+from application.engines.messages import (
+    EXECUTION,
+    RISK,
+    OrderSnapshot,
+    OrderUpdated,
+    SignalIgnored,
+    Timer,
+    TradingStateChanged,
+)
+from application.ports.clock import Clock
+from application.runtime.bus import Bus
+from application.strategies.strategy import Strategy
+from application.strategies.strategy_view import StrategyView
+from domain.identifiers import ClientOrderId
+from domain.instrument import Instrument, InstrumentId
+from domain.market_data import BookTop, TradeTick
+from domain.numbers import ZERO
+from domain.orders.order_events import OrderFilled
+from domain.risk.trading_state import TradingState
+from domain.signals import CancelAllIntent, CancelIntent, OrderIntent, Signal
+
+
+class StrategyEngine:
+    """Drives one strategy (see the module doc)."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        instruments: Mapping[InstrumentId, Instrument],
+        bus: Bus,
+        journal: JournalWriter,
+        clock: Clock,
+    ) -> None:
+        missing = [str(iid) for iid in strategy.instrument_ids if iid not in instruments]
+        if missing:
+            raise ValueError(f"strategy {strategy.strategy_id}: unknown instrument(s) {', '.join(missing)}")
+        self._strategy = strategy
+        self._instruments = {iid: instruments[iid] for iid in strategy.instrument_ids}
+        self._bus = bus
+        self._journal = journal
+        self._clock = clock
+        self._stream = strategy.strategy_id.value
+        self._orders: dict[ClientOrderId, OrderSnapshot] = {}
+        self._positions: dict[InstrumentId, Decimal] = {}
+        self._stale: dict[InstrumentId, bool] = {}
+        self._trading_state = TradingState.ACTIVE
+        self.signals_emitted = 0
+        self.signals_ignored = 0
+
+    @property
+    def strategy(self) -> Strategy:
+        """The strategy driven."""
+        return self._strategy
+
+    # ----- messages -----
+
+    def handle(self, message: object) -> None:
+        """Handle a BookTop, TradeTick, Timer, OrderUpdated or TradingStateChanged."""
+        if isinstance(message, BookTop):
+            self._on_top(message)
+        elif isinstance(message, TradeTick):
+            if message.instrument_id in self._instruments:
+                self._emit(self._strategy.on_trade(message, self.view(message.instrument_id)))
+        elif isinstance(message, OrderUpdated):
+            self._on_order_updated(message)
+        elif isinstance(message, Timer):
+            self._journal.record(self._stream, message)
+            for instrument_id in self._instruments:
+                self._emit(self._strategy.on_timer(message.ts_ns, self.view(instrument_id)))
+        elif isinstance(message, TradingStateChanged):
+            self._trading_state = message.state
+        else:
+            raise TypeError(f"the strategy engine does not handle {type(message).__name__}")
+
+    def _on_top(self, top: BookTop) -> None:
+        if top.instrument_id not in self._instruments:
+            return
+        self._stale[top.instrument_id] = top.stale
+        self._emit(self._strategy.on_book(top, self.view(top.instrument_id)))
+
+    def _on_order_updated(self, update: OrderUpdated) -> None:
+        snapshot = update.snapshot
+        if snapshot.strategy_id != self._strategy.strategy_id:
+            raise ValueError(
+                f"order {snapshot.client_order_id} of {snapshot.strategy_id} "
+                f"delivered to {self._strategy.strategy_id}"
+            )
+        if snapshot.is_terminal:
+            self._orders.pop(snapshot.client_order_id, None)
+        else:
+            self._orders[snapshot.client_order_id] = snapshot
+        event = update.event
+        if isinstance(event, OrderFilled):
+            fill = event.fill
+            self._positions[fill.instrument_id] = self.position(fill.instrument_id) + fill.signed_quantity
+        if snapshot.instrument_id in self._instruments:
+            self._emit(self._strategy.on_order_event(event, self.view(snapshot.instrument_id)))
+
+    # ----- what the strategy sees -----
+
+    def position(self, instrument_id: InstrumentId) -> Decimal:
+        """The strategy's signed position on an instrument (its own fills only)."""
+        return self._positions.get(instrument_id, ZERO)
+
+    def open_orders(self, instrument_id: InstrumentId | None = None) -> tuple[OrderSnapshot, ...]:
+        """The strategy's orders that are not terminal, in creation order (of one instrument, or all)."""
+        return tuple(
+            order
+            for order in self._orders.values()
+            if instrument_id is None or order.instrument_id == instrument_id
+        )
+
+    def view(self, instrument_id: InstrumentId) -> StrategyView:
+        """The view of one instrument now (see `StrategyView` for the contract)."""
+        return StrategyView(
+            now_ns=self._clock.now_ns(),
+            instrument=self._instruments[instrument_id],
+            position=self.position(instrument_id),
+            open_orders=tuple(order.view() for order in self.open_orders(instrument_id)),
+            book_stale=self._stale.get(instrument_id, True),  # no book seen yet: not trusted
+            trading_state=self._trading_state,
+        )
+
+    # ----- signals out -----
+
+    def _emit(self, signals: Sequence[Signal]) -> None:
+        now = self._clock.now_ns()
+        for signal in signals:
+            self.signals_emitted += 1
+            if isinstance(signal, OrderIntent):
+                self._intent(signal, now)
+            elif isinstance(signal, CancelIntent):
+                self._cancel(signal, now)
+            elif isinstance(signal, CancelAllIntent):
+                self._cancel_all(signal, now)
+            else:
+                self._ignore(signal, "target positions are not executed by the kernel yet", now)
+
+    def _mine(self, signal: Signal, now: int) -> bool:
+        if signal.strategy_id != self._strategy.strategy_id:
+            self._ignore(
+                signal, f"signal of {signal.strategy_id} emitted by {self._strategy.strategy_id}", now
+            )
+            return False
+        return True
+
+    def _intent(self, intent: OrderIntent, now: int) -> None:
+        if not self._mine(intent, now):
+            return
+        if intent.instrument_id not in self._instruments:
+            self._ignore(intent, f"{intent.instrument_id} is not one of the strategy's instruments", now)
+            return
+        command = CheckOrder(intent, now)
+        self._journal.record(self._stream, command)
+        self._bus.send(RISK, command)
+
+    def _cancel(self, cancel: CancelIntent, now: int) -> None:
+        if not self._mine(cancel, now):
+            return
+        if cancel.client_order_id not in self._orders:
+            self._ignore(cancel, f"order {cancel.client_order_id} is not an open order of this strategy", now)
+            return
+        self._send_cancel(cancel.client_order_id, now)
+
+    def _cancel_all(self, cancel: CancelAllIntent, now: int) -> None:
+        if not self._mine(cancel, now):
+            return
+        for order in self.open_orders(cancel.instrument_id):
+            self._send_cancel(order.client_order_id, now)
+
+    def _send_cancel(self, client_order_id: ClientOrderId, now: int) -> None:
+        command = CancelOrder(client_order_id, f"strategy {self._strategy.strategy_id}", now)
+        self._journal.record(self._stream, command)
+        self._bus.send(EXECUTION, command)
+
+    def _ignore(self, signal: Signal, reason: str, now: int) -> None:
+        self.signals_ignored += 1
+        self._journal.record(self._stream, SignalIgnored(self._strategy.strategy_id, signal, reason, now))

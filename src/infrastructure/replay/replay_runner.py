@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -39,7 +39,8 @@ from application.market_data_pipeline import MarketDataPipeline
 from application.ports.clock import SimulatedClock
 from application.ports.event_journal import InMemoryJournal
 from application.ports.venue_gateway import VenueOrderStatus, VenueReport
-from application.runtime.deterministic_runtime import DeterministicRuntime
+from application.runtime.bus import Handler
+from application.runtime.deterministic_runtime import DeterministicRuntime, ScheduledSource
 from application.runtime.journal_encoding import journal_sha256
 from application.runtime.kernel_wiring import FeedSpec, Kernel, wire_kernel
 from application.strategies.registry import UnknownStrategyError, strategy_from_spec
@@ -119,6 +120,40 @@ class ReplayResult:
     journal: InMemoryJournal
     kernel: Kernel
     venue: SimulatedVenue
+
+
+class ReplayRuntime(Protocol):
+    """What the replay needs of a runtime: the deterministic one, or the threaded one in lockstep."""
+
+    messages_handled: int
+
+    def send(self, destination: str, message: object) -> None:
+        """Queue a message."""
+        ...
+
+    def register(self, destination: str, handler: Handler) -> None:
+        """Deliver `destination`'s messages to `handler`."""
+        ...
+
+    def add_source(self, source: ScheduledSource) -> None:
+        """Advance `source` with time."""
+        ...
+
+    def add_timer_destination(self, destination: str) -> None:
+        """Send timer ticks to `destination`."""
+        ...
+
+    def deliver_at(self, ts_ns: int, destination: str, message: object) -> None:
+        """Advance time to `ts_ns` and handle `message` to completion."""
+        ...
+
+
+#: Builds the runtime of a replay from its clock and timer interval (default: deterministic).
+RuntimeFactory = Callable[[SimulatedClock, int | None], ReplayRuntime]
+
+
+def _deterministic(clock: SimulatedClock, timer_interval_ns: int | None) -> ReplayRuntime:
+    return DeterministicRuntime(clock, timer_interval_ns=timer_interval_ns)
 
 
 #: Told (frames done, frames in the file) as the replay goes.
@@ -214,7 +249,7 @@ class _StaleProbe:
         self._venue.on_trade(trade)
 
 
-def _strategy(
+def build_strategy(
     settings: StrategySettings, venue: str, instruments: Mapping[InstrumentId, Instrument]
 ) -> Strategy:
     text = settings.instrument
@@ -258,6 +293,7 @@ def run_replay(
     *,
     progress: ProgressCallback | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    runtime_factory: RuntimeFactory = _deterministic,
 ) -> ReplayResult:
     """Replay the recording at `path` with `settings` (raises FeedFileError, UnknownVenueError,
     ReplayConfigError, InvalidRiskLimitsError)."""
@@ -271,10 +307,12 @@ def run_replay(
     frames_in_file, sent_in_file, http = _first_pass(feed)
     venue_name = market.venue
     instruments = recording_instruments(venue_name, feed.header.instruments, http, settings.currency)
-    strategies = [] if settings.strategy is None else [_strategy(settings.strategy, venue_name, instruments)]
+    strategies = (
+        [] if settings.strategy is None else [build_strategy(settings.strategy, venue_name, instruments)]
+    )
 
     clock = SimulatedClock(0)
-    runtime = DeterministicRuntime(clock, timer_interval_ns=settings.timer_interval_ns)
+    runtime = runtime_factory(clock, settings.timer_interval_ns)
 
     def sink(report: VenueReport) -> None:
         runtime.send(EXECUTION, report)
@@ -371,7 +409,7 @@ def build_report(
     kernel: Kernel,
     probe: _StaleProbe,
     journal: InMemoryJournal,
-    runtime: DeterministicRuntime,
+    runtime: ReplayRuntime,
     settings: ReplaySettings,
     wall_s: float,
     warnings: list[str],

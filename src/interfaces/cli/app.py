@@ -8,6 +8,7 @@ import click
 
 from interfaces.cli.feed_commands import feed
 from interfaces.cli.replay_command import replay
+from interfaces.cli.start_command import start
 
 
 def _version() -> str:
@@ -25,6 +26,7 @@ def cli() -> None:
 
 cli.add_command(feed)
 cli.add_command(replay)
+cli.add_command(start)
 
 
 def main() -> None:

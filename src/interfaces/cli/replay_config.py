@@ -148,6 +148,11 @@ def parse_config(text: str, source: str = "config") -> ReplayConfig:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    return parse_mapping(data, source)
+
+
+def parse_mapping(data: Mapping[str, object], source: str = "config") -> ReplayConfig:
+    """Parse an already decoded TOML document (raises ConfigError naming `source` and the key)."""
     try:
         return _parse(data)
     except ConfigError as error:

@@ -215,3 +215,21 @@ def test_the_module_entry_point_runs_a_replay(capture: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["counts"]["frames"] == 1030
+
+
+def test_risk_denials_appear_in_the_report_with_their_reasons(
+    capture: Path, config_file: Path, tmp_path: Path
+) -> None:
+    # The configuration that trades, with one order notional limit far below its order size.
+    tight = tmp_path / "tight.toml"
+    tight.write_text(config_file.read_text() + '\n[risk]\nmax_order_notional = "1"\n')
+    report = run_json(str(capture), "--config", str(tight))
+    denied = report["orders"]["denied"]
+    assert denied.get("max_order_notional", 0) > 0
+    assert report["orders"]["submitted"] == 0
+    assert report["fills"]["count"] == 0
+    # The same denials, read back from the journal of an identical in-process run.
+    settings, _warnings = build_settings(parse_config(tight.read_text()))
+    records = list(run_replay(capture, settings).journal.read())
+    reasons = [r.event.reason for r in records if isinstance(r.event, OrderDenied)]
+    assert sum("max_order_notional" in reason for reason in reasons) == denied["max_order_notional"]

@@ -1,7 +1,9 @@
 """`replay FEED`: a recorded feed through the whole kernel against the simulated venue.
 
 Prints a summary (or the JSON report with --json) and writes the JSON report to --report PATH;
-the report's fields are documented in docs/replay.md. A progress bar goes to stderr. A missing
+the report's fields are documented in docs/replay.md. With --report (next to it, suffix .png) or
+--chart PATH it also writes an equity and drawdown chart (PNG) and names it in the report's
+"chart". A progress bar goes to stderr. A missing
 file, an unknown format or venue, a bad configuration or impossible risk limits exit with
 status 2 and one line; dangerous risk limits are printed as warnings and the replay runs.
 """
@@ -19,7 +21,8 @@ from click._termui_impl import ProgressBar
 
 from domain.risk.risk_limits import InvalidRiskLimitsError
 from infrastructure.recorded_feed import FeedFileError
-from infrastructure.replay import ReplayConfigError, ReplaySettings, run_replay
+from infrastructure.replay import ReplayConfigError, ReplayResult, ReplaySettings, run_replay
+from infrastructure.replay.equity_chart import write_equity_chart
 from infrastructure.venues.market_data_codecs import UnknownVenueError
 from interfaces.cli.errors import UserError
 from interfaces.cli.replay_config import ConfigError, ReplayConfig, build_settings, load_config
@@ -58,6 +61,25 @@ def _settings(config_path: Path | None, strategy: str | None, speed: str) -> Rep
     for warning in warnings:
         click.echo(f"warning: risk limits: {warning}", err=True)
     return settings
+
+
+def chart_path(report_path: Path | None, chart: Path | None) -> Path | None:
+    """Where the chart goes: --chart, else next to --report with suffix .png, else nowhere."""
+    if chart is not None:
+        return chart
+    return None if report_path is None else report_path.with_suffix(".png")
+
+
+def _write_chart(path: Path, result: ReplayResult) -> None:
+    report = result.report
+    strategy = report["settings"]["strategy"]
+    what = "market data only" if strategy is None else ", ".join(strategy["strategy_ids"])
+    title = f"{Path(report['input']['path']).name}: {what}"
+    portfolio = result.kernel.portfolio
+    try:
+        write_equity_chart(path, portfolio.equity_samples, title, currency=portfolio.currency)
+    except OSError as error:
+        raise UserError(f"{path}: cannot write the chart: {error.strerror or error}") from None
 
 
 def _denied(denied: dict[str, int]) -> str:
@@ -147,7 +169,14 @@ def render_summary(report: dict[str, Any]) -> str:
     "report_path",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Write the JSON report here.",
+    help="Write the JSON report here (and the chart next to it, suffix .png).",
+)
+@click.option(
+    "--chart",
+    "chart",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the equity and drawdown chart (PNG) here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the summary.")
 @click.option(
@@ -160,6 +189,7 @@ def replay(
     config_path: Path | None,
     speed: str,
     report_path: Path | None,
+    chart: Path | None,
     as_json: bool,
     no_progress: bool,
 ) -> None:
@@ -173,6 +203,12 @@ def replay(
     finally:
         progress.close()
     report = result.report
+    chart_to = chart_path(report_path, chart)
+    if chart_to is not None and chart_to == report_path:
+        raise UserError(f"{chart_to}: the chart would overwrite the report; choose another --chart PATH")
+    report["chart"] = None if chart_to is None else str(chart_to)
+    if chart_to is not None:
+        _write_chart(chart_to, result)
     text = json.dumps(report, indent=2)
     if report_path is not None:
         try:

@@ -84,6 +84,22 @@ class MarketDataPipeline:
             stats.first_ts_ns = receive_ts_ns
         stats.last_ts_ns = receive_ts_ns
         events = self.codec.feed_safe(text, receive_ts_ns, connection_id)
+        if len(events) == 1 and type(events[0]) is OrderBookUpdate:
+            # The usual frame: one book update. The general loop below, without its bookkeeping.
+            update = events[0]
+            instrument_id = update.instrument_id
+            book = self.books.get(instrument_id)
+            if book is None:
+                book = self.books[instrument_id] = OrderBook(instrument_id)
+            book.apply(update)
+            stats.events_by_type["OrderBookUpdate"] += 1
+            stats.book_updates += 1
+            stats.level_changes += len(update.bids) + len(update.asks)
+            if update.is_snapshot and self._open_stale:
+                self._end_stale(instrument_id, receive_ts_ns)
+            if book.is_crossed():
+                self._crossed(book, (update,))
+            return events
         touched: dict[InstrumentId, list[OrderBookUpdate]] = {}
         snapshots: set[InstrumentId] = set()
         for event in events:
@@ -102,12 +118,18 @@ class MarketDataPipeline:
             elif isinstance(event, FeedIssue):
                 stats.issues[event.kind] += 1
         for instrument_id in snapshots:
-            interval = self._open_stale.pop(instrument_id, None)
-            if interval is not None and not self.books[instrument_id].stale:
-                interval.end_ns = receive_ts_ns
+            self._end_stale(instrument_id, receive_ts_ns)
         for instrument_id, updates in touched.items():
-            self._check_crossed(self.books[instrument_id], updates)
+            book = self.books[instrument_id]
+            if book.is_crossed():
+                self._crossed(book, updates)
         return events
+
+    def _end_stale(self, instrument_id: InstrumentId, receive_ts_ns: int) -> None:
+        """A snapshot of the instrument was applied: close its open stale interval, if any."""
+        interval = self._open_stale.pop(instrument_id, None)
+        if interval is not None and not self.books[instrument_id].stale:
+            interval.end_ns = receive_ts_ns
 
     def _mark_stale(self, event: BookStale, receive_ts_ns: int) -> None:
         self.book(event.instrument_id).mark_stale(event.reason)
@@ -116,9 +138,8 @@ class MarketDataPipeline:
             self._open_stale[event.instrument_id] = interval
             self.stale_intervals.append(interval)
 
-    def _check_crossed(self, book: OrderBook, updates: Sequence[OrderBookUpdate]) -> None:
-        if not book.is_crossed():
-            return
+    def _crossed(self, book: OrderBook, updates: Sequence[OrderBookUpdate]) -> None:
+        """A book is crossed after a whole frame: count it, let the resolver act."""
         self.stats.crossed_after_frame += 1
         if self._resolve_crossing is None:
             return

@@ -43,7 +43,8 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
-from operator import itemgetter
+from itertools import islice
+from operator import gt, itemgetter, lt
 from typing import NoReturn
 
 from domain.errors import DomainError, InvalidValueError
@@ -68,6 +69,9 @@ _DIVISION = Context(prec=50, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, 
 # the methods set the contexts' flags, which nothing reads, so sharing them between threads is safe.
 _TWO = Decimal(2)
 _PRICE = itemgetter(0)
+_SIZE = itemgetter(1)
+_IS_SIGNED = Decimal.is_signed
+_NEGATE = Decimal.copy_negate
 
 
 class OrderBook:
@@ -161,6 +165,9 @@ class OrderBook:
             raise DomainError(f"book of {self._instrument_id} refuses an update for {instrument_id}")
         bid_changes = update.bids
         ask_changes = update.asks
+        if update.is_snapshot:
+            self._replace(update)
+            return
         # Validate the whole frame before touching anything, so a refused frame leaves no trace.
         # Two inline loops: measured 5 % faster overall than a loop over the sides or a helper call.
         for _, size in bid_changes:
@@ -170,12 +177,10 @@ class OrderBook:
             if size.is_signed() and size:
                 self._refuse(update)
         self._update_count += len(bid_changes) + len(ask_changes)
-        if update.is_snapshot:
-            self._replace(bid_changes, ask_changes)
-            return
 
-        # The hot path: a known price text is a size change or a delete; anything else (a new
-        # level, a price written differently, a delete of an absent level) goes to _miss.
+        # The hot path: a known price text is a size change or a delete; a new price is inserted
+        # in place. Anything else (a price written differently, a delete of an absent level) goes
+        # to _miss. The two sides are written out (inlined): measured faster than a shared helper.
         levels = self._bids
         order = self._bid_order
         keys = self._bid_keys
@@ -189,8 +194,14 @@ class OrderBook:
                     index = bisect_left(order, price)
                     del order[index]
                     del keys[index]
+                continue
+            index = bisect_left(order, price)
+            if size and (index == len(order) or order[index] != price):
+                order.insert(index, price)
+                keys.insert(index, key)
+                levels[key] = size
             else:
-                _miss(levels, order, keys, at=price, key=key, size=size)
+                _miss(levels, order, keys, index, price, size)
         levels = self._asks
         order = self._ask_order
         keys = self._ask_keys
@@ -204,8 +215,15 @@ class OrderBook:
                     index = bisect_left(order, price.copy_negate())
                     del order[index]
                     del keys[index]
+                continue
+            negated = price.copy_negate()
+            index = bisect_left(order, negated)
+            if size and (index == len(order) or order[index] != negated):
+                order.insert(index, negated)
+                keys.insert(index, key)
+                levels[key] = size
             else:
-                _miss(levels, order, keys, at=price.copy_negate(), key=key, size=size)
+                _miss(levels, order, keys, index, negated, size)
 
     def _refuse(self, update: OrderBookUpdate) -> NoReturn:
         """Raise for a frame holding a negative size, naming the first one."""
@@ -217,18 +235,32 @@ class OrderBook:
         )
         raise InvalidValueError(f"{self._instrument_id}: negative {side} size {size} at price {price}")
 
-    def _replace(self, bid_changes: tuple[LevelChange, ...], ask_changes: tuple[LevelChange, ...]) -> None:
-        """Replace both sides with a snapshot's levels; set has_snapshot and clear the stale flag."""
-        prices, sizes = _last_change_per_price(bid_changes)
+    def _replace(self, update: OrderBookUpdate) -> None:
+        """Replace both sides with a snapshot's levels; set has_snapshot and clear the stale flag.
+
+        Snapshots are large (tens of thousands of levels), so the work is done by whole-list
+        operations in C where possible (map, all, dict(zip)), not by a Python loop per level.
+        """
+        bid_changes = update.bids
+        ask_changes = update.asks
+        bid_sizes = list(map(_SIZE, bid_changes))
+        ask_sizes = list(map(_SIZE, ask_changes))
+        # Validate before touching anything. A negative zero is a zero (dropped), not negative.
+        if (any(map(_IS_SIGNED, bid_sizes)) or any(map(_IS_SIGNED, ask_sizes))) and any(
+            size for size in (*bid_sizes, *ask_sizes) if size.is_signed()
+        ):
+            self._refuse(update)
+        self._update_count += len(bid_changes) + len(ask_changes)
+        prices, sizes = _ascending_side(bid_changes, bid_sizes)
         self._bid_order = prices
-        self._bid_keys = [str(price) for price in prices]
-        self._bids = dict(zip(self._bid_keys, sizes, strict=True))
-        prices, sizes = _last_change_per_price(ask_changes)
+        self._bid_keys = keys = list(map(str, prices))
+        self._bids = dict(zip(keys, sizes, strict=True))
+        prices, sizes = _ascending_side(ask_changes, ask_sizes)
         prices.reverse()  # best (lowest) ask last
         sizes.reverse()
-        self._ask_order = [price.copy_negate() for price in prices]
-        self._ask_keys = [str(price) for price in prices]
-        self._asks = dict(zip(self._ask_keys, sizes, strict=True))
+        self._ask_order = list(map(_NEGATE, prices))
+        self._ask_keys = keys = list(map(str, prices))
+        self._asks = dict(zip(keys, sizes, strict=True))
         self._has_snapshot = True
         self._stale = False
         self._stale_reason = None
@@ -350,24 +382,45 @@ class OrderBook:
             yield negated.copy_negate(), sizes[key]
 
 
-def _miss(
-    levels: dict[str, Decimal], order: list[Decimal], keys: list[str], *, at: Decimal, key: str, size: Decimal
+def _miss(  # noqa: PLR0917 - positional arguments: it is called from the hot loop
+    levels: dict[str, Decimal], order: list[Decimal], keys: list[str], index: int, at: Decimal, size: Decimal
 ) -> None:
-    """Apply a change whose price text is not a key: find it by value (`at`: its place in `order`)."""
-    index = bisect_left(order, at)
+    """A change whose price text is not a key, other than the insert of a new price.
+
+    `at` is the price as kept in `order` (negated for asks) and `index` its `bisect_left` place.
+    Either the level exists under another text of the same price ("100.1" against "100.10"), or
+    the change deletes a level the book does not have (venues send these: nothing to do).
+    """
     if index < len(order) and order[index] == at:
-        # The level exists under another text of the same price ("100.1" against "100.10").
         if size:
             levels[keys[index]] = size
         else:
             del levels[keys[index]]
             del order[index]
             del keys[index]
-    elif size:
-        order.insert(index, at)
-        keys.insert(index, key)
-        levels[key] = size
-    # else: a delete of a level the book does not have; venues send these, nothing to do.
+
+
+def _ascending_side(
+    changes: tuple[LevelChange, ...], sizes: list[Decimal]
+) -> tuple[list[Decimal], list[Decimal]]:
+    """A snapshot side as ascending prices and their sizes: the last change of a price wins, 0 drops it.
+
+    `sizes` are the changes' sizes (a list this function may reorder). Fast path, checked in
+    O(n): the prices are strictly monotonic (a venue's snapshot lists a side best first: bids
+    descending, asks ascending) and no size is zero; then the lists are used as they are
+    (reversed if descending) and nothing is sorted or merged.
+    """
+    prices = list(map(_PRICE, changes))
+    if all(sizes):
+        following = islice(prices, 1, None)
+        if all(map(lt, prices, following)):
+            return prices, sizes
+        following = islice(prices, 1, None)
+        if all(map(gt, prices, following)):
+            prices.reverse()
+            sizes.reverse()
+            return prices, sizes
+    return _last_change_per_price(changes)
 
 
 def _last_change_per_price(changes: tuple[LevelChange, ...]) -> tuple[list[Decimal], list[Decimal]]:

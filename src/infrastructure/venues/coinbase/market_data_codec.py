@@ -32,9 +32,16 @@ are used (event times, trade times, the frame timestamp of tickers and user fram
 
 Unknown fields are ignored by the typed decoder at no cost. To count them, the first frame of each
 (channel, event type) and then every `unknown_field_sample_every`-th one are also decoded
-generically and compared with the Structs' fields: `stats.unknown_fields` maps a field path to the
+generically (`messages.unknown_fields_of_text`: the envelope and events, and the first items of
+each list) and compared with the Structs' fields: `stats.unknown_fields` maps a field path to the
 number of sampled frames where it appeared. A new venue field shows up on its first frame, and
-the steady-state cost is one generic decode per `unknown_field_sample_every` frames.
+the steady-state cost is one extra decode per `unknown_field_sample_every` frames.
+
+Speed (bench/bench_market_data.py, docs/benchmarks.md): l2_data frames are decoded into
+`L2DataFrame`, whose update levels keep the price as text; the codec turns it into a `Decimal`
+through a per-codec cache of validated prices (an update stream repeats a few thousand prices,
+and building a Decimal is the largest per-level cost). A frame holding one update event (nearly
+all of them) takes a short path in `feed`.
 
 Times: `receive_ts_ns` is the local receive time; it stamps FeedIssue and BookStale events and
 drives the silence check. Event times are the venue's.
@@ -63,20 +70,21 @@ from domain.order_terms import OrderSide
 from infrastructure.venues.coinbase.codec_stats import CodecStats
 from infrastructure.venues.coinbase.messages import (
     CandlesMessage,
-    CoinbaseMessage,
     DecodeError,
     ErrorMessage,
+    FrameMessage,
     HeartbeatsMessage,
-    L2DataMessage,
-    L2Event,
+    L2DataFrame,
+    L2SnapshotEvent,
+    L2UpdateEvent,
     MarketTradesMessage,
     SubscriptionsMessage,
     TickerBatchMessage,
     TickerMessage,
     UnknownChannelMessage,
     UserMessage,
-    decode_message,
-    find_unknown_fields,
+    decode_frame,
+    unknown_fields_of_text,
 )
 from infrastructure.venues.coinbase.sequence_tracker import (
     DEFAULT_MAX_SILENCE_NS,
@@ -94,11 +102,25 @@ VENUE = "COINBASE"
 CoinbaseEvent: TypeAlias = MarketEvent | UserOrderUpdate
 """What the codec emits: domain market events, and user-channel order states."""
 
+_OtherMessage: TypeAlias = (
+    MarketTradesMessage
+    | TickerMessage
+    | TickerBatchMessage
+    | CandlesMessage
+    | HeartbeatsMessage
+    | SubscriptionsMessage
+    | UserMessage
+    | ErrorMessage
+    | UnknownChannelMessage
+)
+"""A decoded frame other than l2_data (those take the book path)."""
+
 _ZERO = Decimal(0)
 _AGGRESSOR_OF_MAKER_SIDE = {"BUY": OrderSide.SELL, "SELL": OrderSide.BUY}
 _MAX_CACHED_INSTRUMENTS = 10_000
-_CHANNEL_OF: dict[type[CoinbaseMessage], str] = {
-    L2DataMessage: "l2_data",
+_MAX_CACHED_PRICES = 16_384  # ~3 MiB; measured hit rates on the synthetic feed: 92 % (65,536: 96 %)
+_CHANNEL_OF: dict[type[FrameMessage], str] = {
+    L2DataFrame: "l2_data",
     MarketTradesMessage: "market_trades",
     TickerMessage: "ticker",
     TickerBatchMessage: "ticker_batch",
@@ -108,8 +130,10 @@ _CHANNEL_OF: dict[type[CoinbaseMessage], str] = {
     UserMessage: "user",
     ErrorMessage: "error",
 }
-_L2_EVENT_KEYS = {"snapshot": "l2_data.snapshot", "update": "l2_data.update"}
-_GENERIC_DECODER = msgspec.json.Decoder()
+#: Nanoseconds per unit of a fraction of n digits (index n).
+_FRACTION_SCALE: tuple[int, ...] = tuple(10 ** (9 - digits) for digits in range(10))
+_SNAPSHOT_KEY = "l2_data.snapshot"
+_UPDATE_KEY = "l2_data.update"
 
 
 def _timestamp_ns(text: str) -> int:
@@ -117,11 +141,6 @@ def _timestamp_ns(text: str) -> int:
         return parse_timestamp_ns(text)
     except TimestampError as error:
         raise DecodeError(str(error)) from None
-
-
-def _price_and_size(price: Decimal, size: Decimal, what: str) -> None:
-    if not (price.is_finite() and size.is_finite() and price > _ZERO and size > _ZERO):
-        raise DecodeError(f"{what}: bad price {price} or size {size}")
 
 
 def _optional_amount(value: Decimal | None, what: str) -> Decimal | None:
@@ -151,8 +170,15 @@ class CoinbaseMarketDataCodec:
         self.stats = CodecStats()
         self.tracker = SequenceTracker(max_silence_ns=max_silence_ns, expected_first=expected_first_sequence)
         self._sample_every = unknown_field_sample_every
-        self._sample_counts: dict[tuple[str, str], int] = {}
+        self._sample_counts: dict[str, int] = {}  # "channel.event type" -> frames seen
         self._instrument_ids: dict[str, InstrumentId] = {}
+        self._prices: dict[str, Decimal] = {}  # price text of an update -> its validated Decimal
+        # Symbols of the live books (tracker.is_live), valid while tracker.generation is unchanged.
+        self._live: set[str] = set()
+        self._live_generation = -1
+        # The last whole second of an event time: its text up to the "." and its ns (0: none yet).
+        self._second_text = ""
+        self._second_ns = 0
 
     # --- public API --------------------------------------------------------------------------
 
@@ -160,24 +186,53 @@ class CoinbaseMarketDataCodec:
         """Decode one frame and return its events; raise `DecodeError` if it is malformed."""
         stats = self.stats
         stats.frames += 1
+        update: OrderBookUpdate | None = None
         try:
-            message = decode_message(text)
-            if type(message) is L2DataMessage:  # the hot path, kept short
-                book_updates = self._book_updates(message)
+            message = decode_frame(text)
+            if isinstance(message, L2DataFrame):
+                l2_events = message.events
+                if len(l2_events) == 1 and type(l2_events[0]) is L2UpdateEvent:
+                    update = self._update(l2_events[0], message.timestamp)  # the hot path
+                else:
+                    book_updates = self._book_updates(message)
             else:
                 prepared = self._prepare(message, connection_id)
         except DecodeError:
             stats.decode_errors += 1
             raise
-        if type(message) is not L2DataMessage:
+        if not isinstance(message, L2DataFrame):
             return self._commit(message, prepared, text, receive_ts_ns, connection_id)
         stats.frames_by_channel["l2_data"] += 1
         events: list[CoinbaseEvent] = []
         check = self.tracker.observe(connection_id, message.sequence_num, receive_ts_ns)
         if check is not None and not self._sequence_issue(check, receive_ts_ns, events):
             return events
-        self._sample_unknown_fields("l2_data", message.events[0].type if message.events else "", text)
-        self._emit_book_updates(message, book_updates, connection_id, events)
+        if update is None:
+            self._emit_book_updates(message, book_updates, text, connection_id, events)
+            return events
+        # One update event, the usual frame: _emit_book_updates inlined (the sampling count of
+        # _sample_unknown_fields too), and tracker.is_live cached per symbol and tracker generation.
+        counts = self._sample_counts
+        seen = counts.get(_UPDATE_KEY, 0)
+        counts[_UPDATE_KEY] = seen + 1
+        if not seen or (self._sample_every and not seen % self._sample_every):
+            self._count_unknown_fields(text)
+        stats.events_by_type[_UPDATE_KEY] += 1
+        count = len(update.bids) + len(update.asks)
+        stats.level_changes += count
+        tracker = self.tracker
+        if tracker.generation != self._live_generation:
+            self._live.clear()
+            self._live_generation = tracker.generation
+        instrument_id = update.instrument_id
+        if instrument_id.symbol not in self._live:
+            if not tracker.is_live(instrument_id):
+                stats.suppressed_book_updates += 1
+                stats.suppressed_level_changes += count
+                return events
+            self._live.add(instrument_id.symbol)
+        stats.book_updates_emitted += 1
+        events.append(update)
         return events
 
     def feed_safe(self, text: str | bytes, receive_ts_ns: int, connection_id: str) -> list[CoinbaseEvent]:
@@ -230,7 +285,7 @@ class CoinbaseMarketDataCodec:
 
     # --- phase 1: build events, validate everything, change nothing ---------------------------
 
-    def _prepare(self, message: CoinbaseMessage, connection_id: str) -> list[CoinbaseEvent]:
+    def _prepare(self, message: _OtherMessage, connection_id: str) -> list[CoinbaseEvent]:
         if isinstance(message, MarketTradesMessage):
             return list(self._trades(message))
         if isinstance(message, (TickerMessage, TickerBatchMessage)):
@@ -239,13 +294,19 @@ class CoinbaseMarketDataCodec:
             return list(self._user_orders(message, connection_id))
         return []
 
-    def _book_updates(self, message: L2DataMessage) -> list[OrderBookUpdate]:
+    def _book_updates(self, message: L2DataFrame) -> list[OrderBookUpdate]:
         events = message.events
         if len(events) == 1:
-            return [self._book_update(events[0], message.timestamp)]
+            event = events[0]
+            if isinstance(event, L2UpdateEvent):
+                return [self._update(event, message.timestamp)]
+            return [self._snapshot(event, message.timestamp)]
         merged: dict[InstrumentId, OrderBookUpdate] = {}
         for event in events:
-            update = self._book_update(event, message.timestamp)
+            if isinstance(event, L2UpdateEvent):
+                update = self._update(event, message.timestamp)
+            else:
+                update = self._snapshot(event, message.timestamp)
             previous = merged.get(update.instrument_id)
             if previous is None or update.is_snapshot:
                 merged[update.instrument_id] = update
@@ -259,7 +320,58 @@ class CoinbaseMarketDataCodec:
                 )
         return list(merged.values())
 
-    def _book_update(self, event: L2Event, frame_timestamp: str) -> OrderBookUpdate:
+    def _update(self, event: L2UpdateEvent, frame_timestamp: str) -> OrderBookUpdate:
+        """An update event's book update. The per-level cost: keep it minimal."""
+        instrument_id = self._instrument_ids.get(event.product_id) or self.instrument_id(event.product_id)
+        prices = self._prices
+        bids: list[LevelChange] = []
+        asks: list[LevelChange] = []
+        zero = _ZERO
+        levels = event.updates
+        for level in levels:
+            # A cached price was validated when it was cached; the side is checked by the decoder.
+            price = prices.get(level.price_level)
+            if price is None:
+                price = self._price(level.price_level, event.product_id)
+            size = level.new_quantity
+            if not (size.is_finite() and size >= zero):
+                raise DecodeError(f"{event.product_id}: bad size {size} at price {price}")
+            if level.side == "bid":
+                bids.append((price, size))
+            else:
+                asks.append((price, size))
+        ts_ns = self._event_time_ns(levels[-1].event_time if levels else frame_timestamp)
+        return OrderBookUpdate(instrument_id, False, tuple(bids), tuple(asks), ts_ns)
+
+    def _event_time_ns(self, text: str) -> int:
+        """`_timestamp_ns(text)`, with a fast path for a UTC time in the same second as the last one."""
+        if self._second_ns and text.startswith(self._second_text) and text[-1] == "Z":
+            digits = text[20:-1]
+            if digits.isdigit() and digits.isascii() and len(digits) <= 9:
+                return self._second_ns + int(digits) * _FRACTION_SCALE[len(digits)]
+        ts_ns = _timestamp_ns(text)
+        if len(text) > 20 and text[19] == "." and text[-1] == "Z":
+            # Well formed (it parsed): the first 19 characters are the date and the time of day.
+            self._second_text = text[:20]
+            self._second_ns = _timestamp_ns(text[:19] + "Z")
+        return ts_ns
+
+    def _price(self, text: str, product_id: str) -> Decimal:
+        """The Decimal of an update's price text, validated (finite, positive) and cached."""
+        try:
+            price = Decimal(text)
+        except (ArithmeticError, ValueError):
+            raise DecodeError(f"{product_id}: bad price {text!r}") from None
+        if not (price.is_finite() and price > _ZERO):
+            raise DecodeError(f"{product_id}: bad price {text!r}")
+        prices = self._prices
+        if len(prices) >= _MAX_CACHED_PRICES:
+            prices.clear()
+        prices[text] = price
+        return price
+
+    def _snapshot(self, event: L2SnapshotEvent, frame_timestamp: str) -> OrderBookUpdate:
+        """A snapshot event's book update (prices decoded as Decimals, not cached)."""
         instrument_id = self.instrument_id(event.product_id)
         bids: list[LevelChange] = []
         asks: list[LevelChange] = []
@@ -267,55 +379,56 @@ class CoinbaseMarketDataCodec:
         add_ask = asks.append
         levels = event.updates
         zero = _ZERO
-        for level in levels:  # the per-level cost: keep it minimal
+        for level in levels:
             price = level.price_level
             size = level.new_quantity
             if not (price.is_finite() and size.is_finite() and price > zero and size >= zero):
                 raise DecodeError(f"{event.product_id}: bad level {price} x {size}")
-            side = level.side
-            if side == "bid":
+            if level.side == "bid":  # the decoder checked the side: "bid" or "offer"
                 add_bid((price, size))
-            elif side == "offer":
-                add_ask((price, size))
             else:
-                raise DecodeError(f"{event.product_id}: bad book side {side!r}")
-        ts_ns = _timestamp_ns(levels[-1].event_time if levels else frame_timestamp)
-        return OrderBookUpdate(instrument_id, event.type == "snapshot", tuple(bids), tuple(asks), ts_ns)
+                add_ask((price, size))
+        ts_ns = self._event_time_ns(levels[-1].event_time if levels else frame_timestamp)
+        return OrderBookUpdate(instrument_id, True, tuple(bids), tuple(asks), ts_ns)
 
     def _trades(self, message: MarketTradesMessage) -> list[TradeTick]:
         ticks: list[TradeTick] = []
+        zero = _ZERO
         for event in message.events:
             for trade in reversed(event.trades):
-                _price_and_size(trade.price, trade.size, f"trade {trade.trade_id}")
+                price = trade.price
+                size = trade.size
+                if not (price.is_finite() and size.is_finite() and price > zero and size > zero):
+                    raise DecodeError(f"trade {trade.trade_id}: bad price {price} or size {size}")
                 ticks.append(
                     TradeTick(
                         self.instrument_id(trade.product_id),
                         trade.trade_id,
-                        trade.price,
-                        trade.size,
+                        price,
+                        size,
                         _AGGRESSOR_OF_MAKER_SIDE.get(trade.side),
-                        _timestamp_ns(trade.time),
+                        self._event_time_ns(trade.time),
                     )
                 )
         return ticks
 
     def _tickers(self, message: TickerMessage | TickerBatchMessage) -> list[Ticker]:
         tickers: list[Ticker] = []
-        ts_ns = _timestamp_ns(message.timestamp)
+        ts_ns = self._event_time_ns(message.timestamp)
+        zero = _ZERO
         for event in message.events:
             for item in event.tickers:
-                what = f"ticker {item.product_id}"
-                tickers.append(
-                    Ticker(
-                        self.instrument_id(item.product_id),
-                        _optional_amount(item.price, what),
-                        _optional_amount(item.best_bid, what),
-                        _optional_amount(item.best_bid_quantity, what),
-                        _optional_amount(item.best_ask, what),
-                        _optional_amount(item.best_ask_quantity, what),
-                        ts_ns,
-                    )
+                values = (
+                    item.price,
+                    item.best_bid,
+                    item.best_bid_quantity,
+                    item.best_ask,
+                    item.best_ask_quantity,
                 )
+                for value in values:
+                    if value is not None and not (value.is_finite() and value >= zero):
+                        raise DecodeError(f"ticker {item.product_id}: bad amount {value}")
+                tickers.append(Ticker(self.instrument_id(item.product_id), *values, ts_ns))
         return tickers
 
     def _user_orders(self, message: UserMessage, connection_id: str) -> list[UserOrderUpdate]:
@@ -336,7 +449,7 @@ class CoinbaseMarketDataCodec:
 
     def _commit(
         self,
-        message: CoinbaseMessage,
+        message: _OtherMessage,
         prepared: list[CoinbaseEvent],
         text: str | bytes,
         receive_ts_ns: int,
@@ -363,7 +476,7 @@ class CoinbaseMarketDataCodec:
         if check is not None and not self._sequence_issue(check, receive_ts_ns, events):
             return events
         first_type = getattr(message.events[0], "type", "") if message.events else ""
-        self._sample_unknown_fields(channel, first_type, text)
+        self._sample_unknown_fields(f"{channel}.{first_type}", text)
         if isinstance(message, HeartbeatsMessage):
             stats.heartbeats += len(message.events)
             return events
@@ -385,14 +498,22 @@ class CoinbaseMarketDataCodec:
 
     def _emit_book_updates(
         self,
-        message: L2DataMessage,
+        message: L2DataFrame,
         updates: list[OrderBookUpdate],
+        text: str | bytes,
         connection_id: str,
         events: list[CoinbaseEvent],
     ) -> None:
         stats = self.stats
-        for event in message.events:
-            stats.events_by_type[_L2_EVENT_KEYS[event.type]] += 1
+        l2_events = message.events
+        if not l2_events:
+            self._sample_unknown_fields("l2_data.", text)
+        else:
+            key = _UPDATE_KEY if type(l2_events[0]) is L2UpdateEvent else _SNAPSHOT_KEY
+            self._sample_unknown_fields(key, text)
+        counts = stats.events_by_type
+        for event in l2_events:
+            counts[_UPDATE_KEY if type(event) is L2UpdateEvent else _SNAPSHOT_KEY] += 1
         tracker = self.tracker
         for update in updates:
             count = len(update.bids) + len(update.asks)
@@ -442,16 +563,19 @@ class CoinbaseMarketDataCodec:
         )
         return False
 
-    def _sample_unknown_fields(self, channel: str, event_type: str, text: str | bytes) -> None:
-        key = (channel, event_type)
-        seen = self._sample_counts.get(key, 0)
-        self._sample_counts[key] = seen + 1
-        if seen and (not self._sample_every or seen % self._sample_every):
-            return
+    def _sample_unknown_fields(self, key: str, text: str | bytes) -> None:
+        """Count unknown fields of the first frame of `key` ("channel.event type"), then 1 in N."""
+        counts = self._sample_counts
+        seen = counts.get(key, 0)
+        counts[key] = seen + 1
+        if not seen or (self._sample_every and not seen % self._sample_every):
+            self._count_unknown_fields(text)
+
+    def _count_unknown_fields(self, text: str | bytes) -> None:
         self.stats.unknown_field_checks += 1
         try:
-            frame = _GENERIC_DECODER.decode(text)
+            found = unknown_fields_of_text(text)
         except (msgspec.DecodeError, RecursionError, UnicodeError):  # pragma: no cover - decoded once already
             return
-        for path in find_unknown_fields(frame):
+        for path in found:
             self.stats.unknown_fields[path] += 1

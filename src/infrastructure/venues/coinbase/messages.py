@@ -14,7 +14,7 @@ lists them, for counting, from a generically decoded frame). An unknown channel 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import msgspec
 
@@ -49,6 +49,52 @@ class L2DataMessage(msgspec.Struct, frozen=True, tag_field="channel", tag="l2_da
     timestamp: str
     sequence_num: int
     events: list[L2Event]
+    client_id: str = ""
+
+
+class L2UpdateLevel(msgspec.Struct, frozen=True, gc=False):
+    """A level change of an "update" event as the codec decodes it: the price kept as its text.
+
+    The codec turns the text into a `Decimal` itself, through a per-codec cache of validated
+    prices (an update stream repeats the same few hundred prices, and `Decimal(text)` is the
+    largest per-level cost). The side is a Literal, checked by the decoder.
+    """
+
+    side: Literal["bid", "offer"]
+    event_time: str
+    price_level: str
+    new_quantity: Decimal
+
+
+class L2SnapshotLevel(msgspec.Struct, frozen=True, gc=False):
+    """A level of a "snapshot" event as the codec decodes it: `L2Level`, the side checked by the decoder."""
+
+    side: Literal["bid", "offer"]
+    event_time: str
+    price_level: Decimal
+    new_quantity: Decimal
+
+
+class L2SnapshotEvent(msgspec.Struct, frozen=True, tag_field="type", tag="snapshot"):
+    """A product's book snapshot, as the codec decodes it (levels as `L2SnapshotLevel`)."""
+
+    product_id: str
+    updates: list[L2SnapshotLevel]
+
+
+class L2UpdateEvent(msgspec.Struct, frozen=True, tag_field="type", tag="update"):
+    """A product's incremental book update, as the codec decodes it (levels as `L2UpdateLevel`)."""
+
+    product_id: str
+    updates: list[L2UpdateLevel]
+
+
+class L2DataFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="l2_data"):
+    """An l2_data frame as the codec decodes it (`decode_frame`); same JSON schema as `L2DataMessage`."""
+
+    timestamp: str
+    sequence_num: int
+    events: list[L2SnapshotEvent | L2UpdateEvent]
     client_id: str = ""
 
 
@@ -287,6 +333,21 @@ DataMessage: TypeAlias = (
 CoinbaseMessage: TypeAlias = DataMessage | ErrorMessage | UnknownChannelMessage
 """Whatever `decode_message` returns."""
 
+FrameData: TypeAlias = (
+    L2DataFrame
+    | MarketTradesMessage
+    | TickerMessage
+    | TickerBatchMessage
+    | CandlesMessage
+    | HeartbeatsMessage
+    | SubscriptionsMessage
+    | UserMessage
+)
+"""A data frame as `decode_frame` decodes it: `DataMessage` with `L2DataFrame` for l2_data."""
+
+FrameMessage: TypeAlias = FrameData | ErrorMessage | UnknownChannelMessage
+"""Whatever `decode_frame` returns."""
+
 DATA_MESSAGE_TYPES: tuple[type[DataMessage], ...] = (
     L2DataMessage,
     MarketTradesMessage,
@@ -302,6 +363,7 @@ KNOWN_CHANNELS: frozenset[str] = frozenset(str(kind.__struct_config__.tag) for k
 """The `channel` values this module decodes."""
 
 _DATA_DECODER: msgspec.json.Decoder[DataMessage] = msgspec.json.Decoder(DataMessage)
+_FRAME_DECODER: msgspec.json.Decoder[FrameData] = msgspec.json.Decoder(FrameData)
 _ENVELOPE_DECODER = msgspec.json.Decoder(_Envelope)
 
 
@@ -313,6 +375,28 @@ def decode_message(data: str | bytes) -> CoinbaseMessage:
         first_error = error
     except (msgspec.DecodeError, RecursionError, UnicodeError) as error:
         raise DecodeError(f"malformed frame: {error}") from None
+    return _not_a_data_frame(data, first_error)
+
+
+def decode_frame(data: str | bytes) -> FrameMessage:
+    """`decode_message` for the codec's hot path: an l2_data frame decodes to `L2DataFrame`.
+
+    Same schema and errors as `decode_message`, except that an update's price must be a JSON
+    string (Coinbase sends every price as a string; `decode_message` also takes a JSON number).
+    """
+    try:
+        return _FRAME_DECODER.decode(data)
+    except msgspec.ValidationError as error:
+        first_error = error
+    except (msgspec.DecodeError, RecursionError, UnicodeError) as error:
+        raise DecodeError(f"malformed frame: {error}") from None
+    return _not_a_data_frame(data, first_error)
+
+
+def _not_a_data_frame(
+    data: str | bytes, first_error: msgspec.ValidationError
+) -> ErrorMessage | UnknownChannelMessage:
+    """An error frame or an unknown channel, or raise `DecodeError` for a malformed frame."""
     try:
         envelope = _ENVELOPE_DECODER.decode(data)
     except (msgspec.DecodeError, RecursionError, UnicodeError):
@@ -384,3 +468,78 @@ def find_unknown_fields(frame: object) -> set[str]:
                     keys.update(item)
             found.update(f"{channel}.events.{list_key}.{key}" for key in keys - known)
     return found
+
+
+_GENERIC_DECODER = msgspec.json.Decoder()
+_FRAME_PROBE = msgspec.json.Decoder(dict[str, list[dict[str, msgspec.Raw]] | str | int | float | bool | None])
+_OBJECT_PROBE = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_EVENTS_PROBE = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
+_LIST_PROBE = msgspec.json.Decoder(list[msgspec.Raw])
+_PREFIX_BYTES = 1 << 16
+
+
+def unknown_fields_of_text(data: str | bytes) -> set[str]:
+    """`find_unknown_fields` of a frame text, without building the items it does not look at.
+
+    A snapshot frame holds tens of thousands of levels; decoding it generically (a dict per level)
+    costs more than decoding it typed. Here the envelope and the events are decoded as raw JSON
+    per key, and of each list inside an event only the first `_ITEMS_CHECKED` items are decoded:
+    the result is the same as `find_unknown_fields` of the generically decoded frame. Raises
+    msgspec.DecodeError (or RecursionError, UnicodeError) for a text that is not JSON.
+    """
+    frame: dict[str, Any]
+    try:  # one pass over the text: the usual envelope (scalars, and a list of event objects)
+        probed = _FRAME_PROBE.decode(data)
+    except msgspec.ValidationError:
+        pass
+    else:
+        frame = dict(probed)
+        events = probed.get("events")
+        if isinstance(events, list):
+            frame["events"] = [{key: _first_items(value) for key, value in event.items()} for event in events]
+        return find_unknown_fields(frame)
+    try:
+        top = _OBJECT_PROBE.decode(data)
+    except msgspec.ValidationError:  # not an object: no field to report
+        return set()
+    frame = dict.fromkeys(top)
+    channel = top.get("channel")
+    if channel is not None:
+        frame["channel"] = _GENERIC_DECODER.decode(channel)
+    raw_events = top.get("events")
+    if raw_events is not None:
+        try:
+            frame["events"] = [
+                {key: _first_items(value) for key, value in event.items()}
+                for event in _EVENTS_PROBE.decode(raw_events)
+            ]
+        except msgspec.ValidationError:  # not a list of objects: find_unknown_fields skips it
+            frame["events"] = _GENERIC_DECODER.decode(raw_events)
+    return find_unknown_fields(frame)
+
+
+def _first_items(raw: msgspec.Raw) -> list[Any] | None:
+    """The first `_ITEMS_CHECKED` items of a raw JSON list, decoded; None when it is not a list."""
+    view = memoryview(raw)
+    if not view.nbytes or view[0] != ord("["):
+        return None
+    head = bytes(view[:_PREFIX_BYTES])
+    # Fast path: cut the text after the _ITEMS_CHECKED-th `},` and close the list. Unless the cut
+    # falls exactly after the _ITEMS_CHECKED-th item (flat objects, the usual case), the prefix is
+    # not valid JSON or holds fewer items, and the whole list is split instead.
+    cut = -1
+    for _ in range(_ITEMS_CHECKED):
+        cut = head.find(b"},", cut + 1)
+        if cut < 0:
+            break
+    if cut >= 0:
+        try:
+            items = _GENERIC_DECODER.decode(head[: cut + 1] + b"]")
+        except msgspec.DecodeError:
+            items = None
+        if isinstance(items, list) and len(items) == _ITEMS_CHECKED:
+            return items
+    try:
+        return [_GENERIC_DECODER.decode(item) for item in _LIST_PROBE.decode(raw)[:_ITEMS_CHECKED]]
+    except msgspec.ValidationError:  # pragma: no cover - a Raw that starts with "[" is a list
+        return None

@@ -108,6 +108,8 @@ class SequenceTracker:
         self._connections: dict[str, _Connection] = {}
         self._book_connection: dict[InstrumentId, str] = {}
         self._stale: set[InstrumentId] = set()
+        #: Changes whenever `is_live` may change for some instrument (callers cache `is_live` by it).
+        self.generation = 0
 
     # --- sequencing --------------------------------------------------------------------------
 
@@ -203,6 +205,7 @@ class SequenceTracker:
         connection.instruments.add(instrument_id)
         self._book_connection[instrument_id] = connection_id
         self._stale.discard(instrument_id)
+        self.generation += 1
 
     def is_live(self, instrument_id: InstrumentId) -> bool:
         """True when the instrument has had a snapshot and has not gone stale since."""
@@ -239,8 +242,10 @@ class SequenceTracker:
         stale = self._make_stale(connection)
         for instrument_id in connection.instruments:  # books that came from it, and only those
             del self._book_connection[instrument_id]
+        self.generation += 1
         return stale
 
     def _make_stale(self, connection: _Connection) -> tuple[InstrumentId, ...]:
         self._stale.update(connection.instruments)
+        self.generation += 1
         return tuple(sorted(connection.instruments))

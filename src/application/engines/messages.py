@@ -17,6 +17,7 @@ Destinations are plain strings (the bus addresses actors by name):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import attrs
@@ -251,6 +252,21 @@ class CancelNotSent:
 
     client_order_id: ClientOrderId
     reason: str
+    ts_ns: int
+
+
+@attrs.frozen
+class StrategyStateSaved:
+    """Journal record: a strategy's `snapshot()` after a handled message changed it.
+
+    The strategy engine journals one whenever the snapshot differs from the last one it journaled
+    (so the last record of a strategy is its state after the last message it handled); a
+    restarted strategy actor builds a fresh strategy and `restore`s the last one (see
+    `StrategyEngine.rebuild`). `state` is a private deep copy, never shared with the strategy.
+    """
+
+    strategy_id: StrategyId
+    state: Mapping[str, object]
     ts_ns: int
 
 

@@ -18,11 +18,35 @@ Every signal is journaled under the strategy's id as the command it becomes:
   instrument, if it names one);
 - anything else (a `TargetPosition`, an intent for another strategy or instrument) is journaled
   as `SignalIgnored` with the reason.
+
+Restart and state (the strategy is user code: the likeliest thing in the kernel to raise):
+- **Checkpoints.** After every message handed to the strategy (a book or trade of its
+  instruments, a timer, an order event) that it handled without raising, the engine compares the
+  strategy's `snapshot()` with the last one it journaled and, if it differs, journals a deep copy
+  as `StrategyStateSaved` under the strategy's stream, after the commands the message produced.
+  So the last such record is always the strategy's state after the last message it handled: a
+  crash loses nothing but the poison message's own effect. The rule depends only on the messages,
+  so two runs of the same inputs journal the same records (a deterministic journal stays one).
+- **Rebuild.** A restarted actor calls `rebuild()`: a FRESH strategy from the engine's factory
+  (by default a deep copy of the strategy as it was handed to the engine, before any message:
+  the same configuration, no state), `restore()`d from the last `StrategyStateSaved` in the
+  journal (none: the state it had when the engine was built). The instance that raised, and
+  whatever it half-updated, is dropped.
+- **The engine's own view is kept, not rebuilt.** The open orders, positions, book health and
+  trading state are the engine's bookkeeping (kernel code, not the strategy's), updated from the
+  message before the strategy is called and never half-updated by the strategy raising; they are
+  exactly the sum of the messages this engine has been delivered, the poison one included (its
+  fill did happen). Rebuilding them from the journal's order records or from execution's order
+  table would be wrong on a restart: both may already hold order events whose `OrderUpdated` is
+  still waiting in this actor's inbox, which the supervisor redelivers after the restart (a fill
+  would be counted twice). Rebuilding them after a process restart (no engine to keep) needs
+  those records replayed up to a watermark and is not implemented.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import copy
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from application.commands import CancelOrder, CheckOrder
@@ -33,6 +57,7 @@ from application.engines.messages import (
     OrderSnapshot,
     OrderUpdated,
     SignalIgnored,
+    StrategyStateSaved,
     Timer,
     TradingStateChanged,
 )
@@ -59,6 +84,8 @@ class StrategyEngine:
         bus: Bus,
         journal: JournalWriter,
         clock: Clock,
+        *,
+        strategy_factory: Callable[[], Strategy] | None = None,
     ) -> None:
         missing = [str(iid) for iid in strategy.instrument_ids if iid not in instruments]
         if missing:
@@ -75,6 +102,12 @@ class StrategyEngine:
         self._trading_state = TradingState.ACTIVE
         self.signals_emitted = 0
         self.signals_ignored = 0
+        self.rebuilds = 0
+        # What a fresh strategy starts from: the factory's, or a copy of this one before any message.
+        self._factory = strategy_factory if strategy_factory is not None else _copier(strategy)
+        self._initial_state: dict[str, object] = copy.deepcopy(dict(strategy.snapshot()))
+        self._saved: dict[str, object] = self._initial_state  # the last state journaled (or initial)
+        self._saved_sequence = 0  # where the last StrategyStateSaved is in the journal (0: none)
 
     @property
     def strategy(self) -> Strategy:
@@ -86,24 +119,78 @@ class StrategyEngine:
     def handle(self, message: object) -> None:
         """Handle a BookTop, TradeTick, Timer, OrderUpdated or TradingStateChanged."""
         if isinstance(message, BookTop):
-            self._on_top(message)
+            if message.instrument_id in self._instruments:
+                self._on_top(message)
+                self._checkpoint()
         elif isinstance(message, TradeTick):
             if message.instrument_id in self._instruments:
                 self._emit(self._strategy.on_trade(message, self.view(message.instrument_id)))
+                self._checkpoint()
         elif isinstance(message, OrderUpdated):
             self._on_order_updated(message)
+            self._checkpoint()
         elif isinstance(message, Timer):
             self._journal.record(self._stream, message)
             for instrument_id in self._instruments:
                 self._emit(self._strategy.on_timer(message.ts_ns, self.view(instrument_id)))
+            self._checkpoint()
         elif isinstance(message, TradingStateChanged):
             self._trading_state = message.state
         else:
             raise TypeError(f"the strategy engine does not handle {type(message).__name__}")
 
-    def _on_top(self, top: BookTop) -> None:
-        if top.instrument_id not in self._instruments:
+    # ----- the strategy's state: checkpoints and rebuild (see the module doc) -----
+
+    def _checkpoint(self) -> None:
+        """Journal the strategy's snapshot if the message just handled changed it."""
+        state = dict(self._strategy.snapshot())
+        if state == self._saved:
             return
+        saved = copy.deepcopy(state)
+        record = self._journal.record(
+            self._stream, StrategyStateSaved(self._strategy.strategy_id, saved, self._clock.now_ns())
+        )
+        self._saved = saved
+        self._saved_sequence = record.sequence
+
+    def last_saved_state(self) -> Mapping[str, object] | None:
+        """The state of the last `StrategyStateSaved` of this strategy in the journal (None: none yet)."""
+        found: Mapping[str, object] | None = None
+        sequence = 0
+        for record in self._journal.journal.read(self._saved_sequence or 1):
+            event = record.event
+            if (
+                record.stream_id == self._stream
+                and isinstance(event, StrategyStateSaved)
+                and event.strategy_id == self._strategy.strategy_id
+            ):
+                found, sequence = event.state, record.sequence
+        if found is not None:
+            self._saved_sequence = sequence
+        return found
+
+    def rebuild(self) -> None:
+        """A restarted actor: a fresh strategy, restored from the journal's last snapshot of it.
+
+        Raises (and the restart counts as failed) if the factory builds a strategy of another id
+        or other instruments, or if `restore` refuses the state.
+        """
+        journaled = self.last_saved_state()
+        state = copy.deepcopy(dict(journaled if journaled is not None else self._initial_state))
+        fresh = self._factory()
+        if fresh.strategy_id != self._strategy.strategy_id or tuple(fresh.instrument_ids) != tuple(
+            self._strategy.instrument_ids
+        ):
+            raise ValueError(
+                f"strategy factory of {self._strategy.strategy_id} built "
+                f"{fresh.strategy_id} on {', '.join(map(str, fresh.instrument_ids))}"
+            )
+        fresh.restore(copy.deepcopy(state))  # its own copy: `state` stays the saved one
+        self._strategy = fresh
+        self._saved = state
+        self.rebuilds += 1
+
+    def _on_top(self, top: BookTop) -> None:
         self._stale[top.instrument_id] = top.stale
         self._emit(self._strategy.on_book(top, self.view(top.instrument_id)))
 
@@ -205,3 +292,13 @@ class StrategyEngine:
     def _ignore(self, signal: Signal, reason: str, now: int) -> None:
         self.signals_ignored += 1
         self._journal.record(self._stream, SignalIgnored(self._strategy.strategy_id, signal, reason, now))
+
+
+def _copier(strategy: Strategy) -> Callable[[], Strategy]:
+    """A factory of fresh copies of `strategy` as it is now (before any message)."""
+    template = copy.deepcopy(strategy)
+
+    def fresh() -> Strategy:
+        return copy.deepcopy(template)
+
+    return fresh

@@ -7,11 +7,13 @@
   `Supervisor`. `send(destination, message)` tells the destination's `SupervisedRef`, so each
   engine handles its messages one at a time, per sender in the order they were sent (all the
   engines assume), on its own thread.
-- **Restarts keep the engine.** The engine object outlives the actor instances: a restarted
-  instance wraps the same object, so `rebuild_state` rebuilds nothing (the state is in the
-  engine, as it was after the last message handled; the poison message is dropped as a dead
-  letter and every later message is delivered). Rebuilding an engine from the journal is not
-  implemented.
+- **Restarts rebuild what the engine says it can.** The engine object outlives the actor
+  instances: a restarted instance wraps the same object, drops the poison message as a dead
+  letter and delivers every later message. If the engine is `Rebuildable` (has `rebuild()`),
+  the restarted instance's `rebuild_state` calls it first: the strategy engine builds a fresh
+  strategy and restores its last journaled snapshot (see `StrategyEngine`). Engines without
+  `rebuild` (data, risk, execution, portfolio, venue) carry their state over as it was after
+  the last message they handled, possibly half-updated by the poison one (see docs/start.md).
 - **Escalation.** When an actor fails beyond its restart intensity, the hook tells risk to halt
   (`HaltTrading`: trading state HALTED) and calls `cancel_all()` on every venue gateway given to
   `add_gateway` directly (not through the actors, which may be the ones failing). The supervisor
@@ -34,7 +36,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pykka
 
@@ -57,13 +59,22 @@ from application.supervision import (
     ThreadingScheduler,
 )
 
-__all__ = ["EngineActor", "IdleTimeoutError", "ThreadedRuntime"]
+__all__ = ["EngineActor", "IdleTimeoutError", "Rebuildable", "ThreadedRuntime"]
 
 DEFAULT_SOURCE_POLL_NS = 10_000_000  # free running: advance the simulated venue every 10 ms
 
 
 class IdleTimeoutError(TimeoutError):
     """The cascade did not drain within the time allowed."""
+
+
+@runtime_checkable
+class Rebuildable(Protocol):
+    """An engine that rebuilds its state when its actor is restarted (from the journal, ...)."""
+
+    def rebuild(self) -> None:
+        """Replace whatever the failed instance may have half-updated; raising fails the restart."""
+        ...
 
 
 class EngineActor(SupervisedActor):
@@ -80,7 +91,10 @@ class EngineActor(SupervisedActor):
         self._done = done
 
     def rebuild_state(self) -> None:
-        """Nothing to rebuild: the engine object outlives this instance and keeps its state."""
+        """First start: nothing (the engine is new). A restart: the engine's `rebuild()`, if it has one."""
+        handler = self._handler
+        if self._supervision.is_restart and isinstance(handler, Rebuildable):
+            handler.rebuild()
 
     def handle(self, message: object) -> object:
         """Hand `message` to the engine; the message counts as handled even if the engine raised."""

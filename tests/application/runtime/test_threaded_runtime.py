@@ -7,21 +7,38 @@ runtime and ends with `pykka.ActorRegistry.stop_all()`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
 import pykka
 import pytest
 
+from application.engines.journal_writer import JournalWriter
+from application.engines.messages import (
+    RISK,
+    StrategyStateSaved,
+    Timer,
+    TradingStateChanged,
+    strategy_destination,
+)
+from application.engines.strategy_engine import StrategyEngine
 from application.ports.clock import SimulatedClock
+from application.ports.event_journal import InMemoryJournal
 from application.ports.notifier import Severity
+from application.runtime.deterministic_runtime import DeterministicRuntime
 from application.runtime.journal_encoding import canonical_bytes
 from application.runtime.threaded_runtime import ThreadedRuntime
+from application.strategies.strategy_view import StrategyView
 from application.supervision import ActorHealth, RestartPolicy
-from domain.orders.order_events import OrderFilled
+from domain.market_data import BookTop, TradeTick
+from domain.orders.order_events import OrderEvent, OrderFilled
+from domain.risk.trading_state import TradingState
+from domain.signals import Signal
 from infrastructure.replay import ReplaySettings, StrategySettings, run_replay
 from infrastructure.replay.replay_runner import ReplayRuntime
+from tests.application.engines import BTC_ID, INSTRUMENTS, SID, D, buy
 
 CAPTURE = "data/coinbase-advanced/capture/coinbase-advanced-2026-08-09-btc-eth.jsonl.zst"
 
@@ -235,3 +252,198 @@ def test_a_strategy_crash_in_the_real_kernel_is_survived(shared_dir: Path) -> No
     assert result.report["orders"]["submitted"] > 0
     assert result.report["trading_state"].lower() == "active"
     assert Decimal(result.report["pnl"]["equity_start"]) > 0
+
+
+# ----- a restarted strategy is rebuilt from the journal, never carried over -----
+
+
+class Tally:
+    """A strategy whose state is every bid it saw; it asks to buy on every third book (tagged with it)."""
+
+    strategy_id = SID
+    instrument_ids = (BTC_ID,)
+
+    def __init__(self) -> None:
+        self.bids: list[str] = []
+
+    def on_book(self, top: BookTop, view: StrategyView) -> Sequence[Signal]:
+        self.bids.append(str(top.best_bid))
+        if len(self.bids) % 3:
+            return ()
+        return (buy(price=str(top.best_bid), tag="|".join(self.bids[-3:])),)
+
+    def on_trade(self, trade: TradeTick, view: StrategyView) -> Sequence[Signal]:
+        return ()
+
+    def on_timer(self, ts_ns: int, view: StrategyView) -> Sequence[Signal]:
+        return ()
+
+    def on_order_event(self, event: OrderEvent, view: StrategyView) -> Sequence[Signal]:
+        return ()
+
+    def snapshot(self) -> Mapping[str, object]:
+        return {"bids": list(self.bids)}
+
+    def restore(self, state: Mapping[str, object]) -> None:
+        bids = state["bids"]
+        assert isinstance(bids, list)
+        self.bids = [str(bid) for bid in bids]
+
+
+class PoisonOnce(Tally):
+    """A `Tally` that raises on the `poison_at`-th book of the run, AFTER it has recorded it."""
+
+    def __init__(self, calls: dict[str, int], poison_at: int) -> None:
+        super().__init__()
+        self.calls = calls  # shared by every instance the factory builds: one poison in the run
+        self.poison_at = poison_at
+
+    def on_book(self, top: BookTop, view: StrategyView) -> Sequence[Signal]:
+        self.calls["n"] += 1
+        signals = super().on_book(top, view)  # the state is mutated first...
+        if self.calls["n"] == self.poison_at:
+            raise BoomError("half-updated")  # ...then the strategy dies
+        return signals
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[object] = []
+
+    def handle(self, message: object) -> None:
+        self.seen.append(message)
+
+
+def _tops(count: int) -> list[BookTop]:
+    return [
+        BookTop(BTC_ID, 1, ((D(100 + n), D(1)),), ((D(200 + n), D(1)),), stale=False) for n in range(count)
+    ]
+
+
+def _saved_states(journal: InMemoryJournal) -> list[Mapping[str, object]]:
+    return [r.event.state for r in journal.read() if isinstance(r.event, StrategyStateSaved)]
+
+
+def test_the_strategy_engine_journals_its_strategys_snapshot_only_when_it_changed() -> None:
+    clock = SimulatedClock(1)
+    runtime = DeterministicRuntime(clock)
+    journal = InMemoryJournal()
+    risk = Recorder()
+    runtime.register(RISK, risk)
+    engine = StrategyEngine(Tally(), INSTRUMENTS, runtime, JournalWriter(journal, clock), clock)
+    runtime.register(strategy_destination(SID), engine)
+    for top in _tops(4):
+        runtime.deliver_at(1, strategy_destination(SID), top)
+    runtime.deliver_at(1, strategy_destination(SID), TradingStateChanged(TradingState.REDUCING, "test", 1))
+    runtime.deliver_at(1, strategy_destination(SID), Timer(1))  # Tally's state does not change: no record
+    assert [state["bids"] for state in _saved_states(journal)] == [
+        ["100"],
+        ["100", "101"],
+        ["100", "101", "102"],
+        ["100", "101", "102", "103"],
+    ]
+    kinds = [type(r.event).__name__ for r in journal.read()]
+    assert kinds[:4] == ["StrategyStateSaved", "StrategyStateSaved", "CheckOrder", "StrategyStateSaved"]
+    # the journaled state is a copy: the strategy's later changes never reach it
+    assert _saved_states(journal)[0] == {"bids": ["100"]}
+
+
+def test_rebuild_replaces_a_half_updated_strategy_with_a_fresh_one_restored_from_the_journal() -> None:
+    clock = SimulatedClock(1)
+    runtime = DeterministicRuntime(clock)
+    runtime.register(RISK, Recorder())
+    original = Tally()
+    engine = StrategyEngine(original, INSTRUMENTS, runtime, JournalWriter(InMemoryJournal(), clock), clock)
+    runtime.register(strategy_destination(SID), engine)
+    for top in _tops(2):
+        runtime.deliver_at(1, strategy_destination(SID), top)
+    original.bids.append("garbage")  # what a crash mid-message leaves behind
+    engine.rebuild()
+    assert engine.strategy is not original  # a fresh instance (a copy of the strategy as wired)
+    assert engine.strategy.snapshot() == {"bids": ["100", "101"]} == engine.last_saved_state()
+    assert engine.rebuilds == 1
+
+
+def test_rebuild_before_any_checkpoint_restores_the_state_the_strategy_was_wired_with() -> None:
+    clock = SimulatedClock(1)
+    strategy = Tally()
+    strategy.restore({"bids": ["7"]})
+    runtime = DeterministicRuntime(clock)
+    engine = StrategyEngine(strategy, INSTRUMENTS, runtime, JournalWriter(InMemoryJournal(), clock), clock)
+    strategy.bids.append("garbage")
+    engine.rebuild()
+    assert engine.last_saved_state() is None
+    assert engine.strategy.snapshot() == {"bids": ["7"]}
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_crashed_strategy_restarts_from_its_last_journaled_snapshot_not_its_half_updated_state() -> None:
+    """A strategy raises after mutating its state; the restarted one is fresh and restored exactly."""
+    poison_at = 5
+    tops = _tops(12)
+    destination = strategy_destination(SID)
+    clock = SimulatedClock(1)
+    runtime = ThreadedRuntime(
+        clock, notifier=Notes(), lockstep=True, policy=_fast_policy(3), idle_timeout_s=10
+    )
+    journal = InMemoryJournal()
+    risk = Recorder()
+    calls = {"n": 0}
+    built: list[PoisonOnce] = []
+
+    def factory() -> PoisonOnce:
+        built.append(PoisonOnce(calls, poison_at))
+        return built[-1]
+
+    first = factory()
+    engine = StrategyEngine(
+        first, INSTRUMENTS, runtime, JournalWriter(journal, clock), clock, strategy_factory=factory
+    )
+    try:
+        runtime.register(RISK, risk)
+        runtime.register(destination, engine)
+        for top in tops[:poison_at]:
+            runtime.send(destination, top)
+        runtime.wait_idle()
+        _wait_for(lambda: engine.rebuilds == 1)
+        restarted = engine.strategy
+        journaled = engine.last_saved_state()
+        state_after_restart = dict(restarted.snapshot())
+        for top in tops[poison_at:]:
+            runtime.send(destination, top)
+        runtime.wait_idle()
+        health = runtime.ref(destination).health()
+    finally:
+        runtime.stop()
+    assert health.restarts == 1
+    assert health.dead_letters == 1  # the poison message only
+    assert restarted is not first  # a fresh instance, from the factory
+    assert restarted is built[-1]
+    assert first.bids[-1] == "104"  # the dead instance had recorded the poison book...
+    assert state_after_restart == journaled == {"bids": ["100", "101", "102", "103"]}  # ...the new one not
+    # Its outputs from then on are those of a strategy that never crashed but skipped the poison.
+    reference_clock = SimulatedClock(1)
+    reference_runtime = DeterministicRuntime(reference_clock)
+    reference_risk = Recorder()
+    reference_runtime.register(RISK, reference_risk)
+    reference = StrategyEngine(
+        Tally(),
+        INSTRUMENTS,
+        reference_runtime,
+        JournalWriter(InMemoryJournal(), reference_clock),
+        reference_clock,
+    )
+    reference_runtime.register(destination, reference)
+    for n, top in enumerate(tops):
+        if n != poison_at - 1:
+            reference_runtime.deliver_at(1, destination, top)
+    assert risk.seen == reference_risk.seen
+    assert len(risk.seen) == 3
+    assert engine.strategy.snapshot() == reference.strategy.snapshot()
+    assert _saved_states(journal)[-1] == reference.strategy.snapshot()

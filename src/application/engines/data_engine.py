@@ -9,8 +9,10 @@ strategies subscribed to the instrument, to risk (reference prices, stale guard)
 portfolio (marks). Trades go to the subscribed strategies. Book updates and trades also go to the
 venue engines that asked for their venue's market data (a simulated venue matches against them).
 
-Everything published is journaled first (tops and trades under the instrument's stream, feed
-issues under the connection's), so the journal holds every market input the decisions saw.
+Market data is not journaled value by value (see adr/0005-journal-content.md): the journal is the
+record of decisions and money, and tops and trades are reproduced exactly by replaying the
+recorded feed (whose sha256 a replay journals first) through the same pipeline. Feed issues and
+`BookStale`s, which change what the kernel may trade, are journaled under the connection's stream.
 """
 
 from __future__ import annotations
@@ -145,7 +147,6 @@ class DataEngine:
             self._publish_top(books[instrument_id], frame.receive_ts_ns)
 
     def _publish_trade(self, trade: TradeTick, consumers: Sequence[str]) -> None:
-        self._journal.record(str(trade.instrument_id), trade)
         self.trades_published += 1
         for destination in self._subscribers.get(trade.instrument_id, ()):
             self._bus.send(destination, trade)
@@ -154,7 +155,6 @@ class DataEngine:
 
     def _publish_top(self, book: OrderBook, ts_ns: int) -> None:
         top = book_top(book, ts_ns, self._depth)
-        self._journal.record(str(book.instrument_id), top)
         self.tops_published += 1
         for destination in self._publish_to:
             self._bus.send(destination, top)

@@ -5,9 +5,11 @@
   journaled under "portfolio".
 - A `BookTop` that is not stale and has a mid sets the instrument's mark; open positions without
   a mark yet are valued at their last fill price, never at zero.
-- After every fill and every mark, equity in the reporting currency is valued
+- After every fill and every mark that can change it, equity in the reporting currency is valued
   (`Portfolio.mark_to_market`: high-water mark, drawdown, start-of-day equity) and, when any of
   it changed, a `PortfolioSnapshot` goes to risk (limits and the breaker's loss and drawdown).
+  A mark of an instrument without an open position, on the day of the last valuation, changes
+  none of it and is only stored (no valuation: equity is what it was).
 
 For reports the engine keeps the starting and latest equity, the largest drawdown (high-water
 mark less equity, in the currency), the closed round trips, fill totals per instrument, and one
@@ -29,6 +31,7 @@ from domain.instrument import Instrument, InstrumentId
 from domain.market_data import BookTop
 from domain.numbers import EXACT_CONTEXT, ZERO
 from domain.orders.order_events import OrderFilled
+from domain.portfolio.equity_tracker import NS_PER_DAY
 from domain.portfolio.portfolio import Portfolio
 from domain.portfolio.round_trip import RoundTrip
 
@@ -111,6 +114,8 @@ class PortfolioEngine:
             if self._marks.get(message.instrument_id) == mid and self._last_sent is not None:
                 return  # nothing to revalue
             self._marks[message.instrument_id] = mid
+            if self._unchanged_by_mark(message.instrument_id):
+                return
             self._revalue()
         elif isinstance(message, OrderUpdated):
             if isinstance(message.event, OrderFilled):
@@ -135,16 +140,37 @@ class PortfolioEngine:
             self.round_trips.append(result.round_trip)
         self._revalue()
 
+    def _unchanged_by_mark(self, instrument_id: InstrumentId) -> bool:
+        """True when a new mark of `instrument_id` cannot change the valuation: the instrument has
+        no open position (its unrealized P&L is zero at any mark) and the last valuation is of the
+        same day (so the day's start is unchanged). Equity, high-water mark and daily P&L are then
+        what they were, so no snapshot would be sent; only the equity sample is kept up to date."""
+        position = self._portfolio.position(instrument_id)
+        if position is not None and not position.is_flat:
+            return False
+        tracker = self._portfolio.equity_tracker(self._currency)
+        last = tracker.last if tracker is not None else None
+        now = self._clock.now_ns()
+        if self._last_sent is None or last is None or now < last.ts_ns:
+            return False
+        if now // NS_PER_DAY != last.day:
+            return False
+        self._sample(now, self.equity_end)
+        return True
+
+    def _sample(self, now: int, equity: Decimal) -> None:
+        bucket = now - now % self._sample_interval_ns
+        if self.equity_samples and self.equity_samples[-1][0] == bucket:
+            self.equity_samples[-1] = (bucket, equity)
+        else:
+            self.equity_samples.append((bucket, equity))
+
     def _revalue(self) -> None:
         now = self._clock.now_ns()
         snapshot = self._portfolio.mark_to_market(self._currency, self.marks(), now)
         self.equity_end = snapshot.equity
         self.max_drawdown = max(self.max_drawdown, snapshot.drawdown)
-        bucket = now - now % self._sample_interval_ns
-        if self.equity_samples and self.equity_samples[-1][0] == bucket:
-            self.equity_samples[-1] = (bucket, snapshot.equity)
-        else:
-            self.equity_samples.append((bucket, snapshot.equity))
+        self._sample(now, snapshot.equity)
         balances = tuple(sorted(self._portfolio.account.balances().items()))
         out = PortfolioSnapshot(
             self._currency,

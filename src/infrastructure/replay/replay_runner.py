@@ -16,6 +16,8 @@
 4. delivers every frame (sent frames too, for codecs that count them) in file order, each one
    processed to completion before the next; `speed` paces frames to wall time (None: as fast as
    possible);
+   The journal's first record is a `ReplayInput` (the file's sha256, venue and frame counts):
+   market data itself is not journaled, the recording reproduces it (adr/0005-journal-content.md);
 5. returns a `ReplayResult` with the report (see docs/replay.md), the journal and the engines.
 
 The report's `orders_while_stale` is measured by a probe between execution and the venue: at
@@ -66,6 +68,22 @@ DEFAULT_PRICE_INCREMENT = Decimal("0.01")
 DEFAULT_SIZE_INCREMENT = Decimal("0.00000001")
 _NS_PER_S = 1_000_000_000
 _PROGRESS_EVERY = 100
+
+
+REPLAY_STREAM = "replay"
+
+
+@attrs.frozen
+class ReplayInput:
+    """The journal's first record in a replay: which recording it replays (its sha256 and size).
+
+    Market data is not journaled value by value (adr/0005-journal-content.md); this record ties
+    the journal to the exact bytes that reproduce it, so a changed frame changes the journal."""
+
+    sha256: str
+    venue: str
+    frames: int
+    frames_sent: int
 
 
 class ReplayConfigError(ValueError):
@@ -352,6 +370,7 @@ def run_replay(
         depth=settings.depth,
     )
     probe.books = pipeline.books
+    kernel.journal.record(REPLAY_STREAM, ReplayInput(input_sha, venue_name, frames_in_file, sent_in_file))
     runtime.add_source(venue)
     for strategy in strategies:
         runtime.add_timer_destination(strategy_destination(strategy.strategy_id))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from application.runtime.journal_encoding import journal_sha256
+from domain.market_data import BookTop, TradeTick
 from domain.orders.order_events import OrderDenied, OrderFilled, OrderSubmitted
 from infrastructure.replay import (
     ReplayConfigError,
@@ -17,6 +18,7 @@ from infrastructure.replay import (
     VenueSettings,
     run_replay,
 )
+from infrastructure.replay.replay_runner import REPLAY_STREAM, ReplayInput
 from infrastructure.replay.replay_stats import equity_sharpe, round_trip_stats
 from infrastructure.synthetic_market import SyntheticMarketConfig, write_synthetic_feed
 
@@ -109,6 +111,19 @@ def test_the_same_input_and_settings_give_the_same_journal_and_one_changed_frame
     assert run_replay(changed, SETTINGS).report["journal_sha256"] != first
     other_seed = ReplaySettings(strategy=SETTINGS.strategy, venue=SETTINGS.venue, seed=12)
     assert run_replay(synthetic, other_seed).report["journal_sha256"] != first
+
+
+def test_the_journal_starts_with_the_input_and_holds_no_market_data(synthetic: Path) -> None:
+    # ADR 0005: decisions and money are journaled; tops and trades are reproduced from the file.
+    result = run_replay(synthetic, SETTINGS)
+    records = list(result.journal.read())
+    first = records[0]
+    assert first.stream_id == REPLAY_STREAM
+    assert first.event == ReplayInput(
+        result.report["input"]["sha256"], result.report["input"]["venue"], result.report["input"]["frames"], 0
+    )
+    assert not [r for r in records if isinstance(r.event, (BookTop, TradeTick))]
+    assert any(isinstance(r.event, OrderFilled) for r in records)
 
 
 def test_a_gap_makes_the_book_stale_and_nothing_is_sent_on_it(synthetic: Path, tmp_path: Path) -> None:

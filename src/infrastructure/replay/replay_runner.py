@@ -267,6 +267,22 @@ class _StaleProbe:
         self._venue.on_trade(trade)
 
 
+def simulated_venue_config(settings: ReplaySettings) -> SimulatedVenueConfig:
+    """The simulated venue's configuration from replay (or start) settings: one place for both."""
+    venue = settings.venue
+    return SimulatedVenueConfig(
+        venue="SIM",
+        maker_fee_bps=venue.maker_fee_bps,
+        taker_fee_bps=venue.taker_fee_bps,
+        latency_ns=venue.latency_ns,
+        report_latency_ns=venue.report_latency_ns,
+        latency_jitter_ns=venue.latency_jitter_ns,
+        seed=settings.seed,
+        starting_balances={settings.currency: settings.starting_balance},
+        quote_currency=settings.currency,
+    )
+
+
 def build_strategy(
     settings: StrategySettings, venue: str, instruments: Mapping[InstrumentId, Instrument]
 ) -> Strategy:
@@ -335,22 +351,11 @@ def run_replay(
     def sink(report: VenueReport) -> None:
         runtime.send(EXECUTION, report)
 
-    venue_settings = settings.venue
     venue = SimulatedVenue(
         clock,
         sink,
         instruments.values(),
-        SimulatedVenueConfig(
-            venue="SIM",
-            maker_fee_bps=venue_settings.maker_fee_bps,
-            taker_fee_bps=venue_settings.taker_fee_bps,
-            latency_ns=venue_settings.latency_ns,
-            report_latency_ns=venue_settings.report_latency_ns,
-            latency_jitter_ns=venue_settings.latency_jitter_ns,
-            seed=settings.seed,
-            starting_balances={settings.currency: settings.starting_balance},
-            quote_currency=settings.currency,
-        ),
+        simulated_venue_config(settings),
     )
     probe = _StaleProbe(venue)
     pipeline = MarketDataPipeline(market, resolve_crossing=market.resolve_crossing)

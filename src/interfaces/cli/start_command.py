@@ -40,11 +40,11 @@ from domain.orders.order_status import OrderStatus
 from domain.risk.breaker_events import CancelAllOrders
 from domain.risk.risk_limits import InvalidRiskLimitsError
 from infrastructure.replay import ReplayConfigError, ReplaySettings, StrategySettings
-from infrastructure.replay.replay_runner import build_strategy
+from infrastructure.replay.replay_runner import build_strategy, simulated_venue_config
 from infrastructure.synthetic_market import DEFAULT_INSTRUMENTS, SyntheticMarketConfig, synthetic_frames
 from infrastructure.system_clock import SystemClock
 from infrastructure.venues.market_data_codecs import market_data_for
-from infrastructure.venues.simulated import SimulatedVenue, SimulatedVenueConfig
+from infrastructure.venues.simulated import SimulatedVenue
 from interfaces.cli.errors import UserError
 from interfaces.cli.replay_config import ConfigError, build_settings, parse_mapping
 
@@ -162,22 +162,11 @@ class PaperKernel:
         def sink(report: VenueReport) -> None:
             runtime.send(EXECUTION, report)
 
-        venue_settings = settings.venue
         self.venue = SimulatedVenue(
             self.clock,
             sink,
             self.instruments.values(),
-            SimulatedVenueConfig(
-                venue="SIM",
-                maker_fee_bps=venue_settings.maker_fee_bps,
-                taker_fee_bps=venue_settings.taker_fee_bps,
-                latency_ns=venue_settings.latency_ns,
-                report_latency_ns=venue_settings.report_latency_ns,
-                latency_jitter_ns=venue_settings.latency_jitter_ns,
-                seed=settings.seed,
-                starting_balances={settings.currency: settings.starting_balance},
-                quote_currency=settings.currency,
-            ),
+            simulated_venue_config(settings),
         )
         market = market_data_for(VENUE)
         self.pipeline = MarketDataPipeline(market, resolve_crossing=market.resolve_crossing)

@@ -6,8 +6,14 @@ frame touched (updated, or marked stale), an immutable `BookTop` (the best
 `depth` levels per side, stamped with the frame's receive time, `stale` when the book is marked
 stale by a gap or a silence, has no snapshot yet, or is crossed after the frame): to the
 strategies subscribed to the instrument, to risk (reference prices, stale guard) and to the
-portfolio (marks). Trades go to the subscribed strategies. Book updates and trades also go to the
-venue engines that asked for their venue's market data (a simulated venue matches against them).
+portfolio (marks). Trades go to the subscribed strategies.
+
+Book updates and trades are also handed to the venue engines that asked for their venue's market
+data (a simulated venue matches against them), by a direct call, before anything about the frame
+is published on the bus. That order is causal: a strategy can only price an order on a book that
+the venue has already been given, so in the threaded runtime the venue never matches an order
+against a book older than the one it was priced on (which would reject a post-only quote as
+crossing). The venue adapter must therefore be thread-safe; the simulated venue holds a lock.
 
 Market data is not journaled value by value (see adr/0005-journal-content.md): the journal is the
 record of decisions and money, and tops and trades are reproduced exactly by replaying the
@@ -18,6 +24,7 @@ recorded feed (whose sha256 a replay journals first) through the same pipeline. 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from application.engines.journal_writer import JournalWriter
 from application.engines.messages import PORTFOLIO, RISK, MarketFrame, SentFrame
@@ -31,6 +38,14 @@ DEFAULT_TOP_DEPTH = 10
 
 #: Tells a venue's codec about a frame we sent (text, ts_ns, connection id).
 SentFrameHandler = Callable[[str, int, str], None]
+
+
+class MarketDataListener(Protocol):
+    """Takes a venue's book updates and trades by a direct call (a venue engine)."""
+
+    def handle(self, message: object) -> None:
+        """Take one OrderBookUpdate or TradeTick."""
+        ...
 
 
 class UnknownFeedVenueError(LookupError):
@@ -69,7 +84,7 @@ class DataEngine:
         self._publish_to = tuple(publish_to)
         self._pipelines: dict[str, MarketDataPipeline] = {}
         self._on_sent: dict[str, SentFrameHandler] = {}
-        self._market_data_consumers: dict[str, list[str]] = {}
+        self._market_data_consumers: dict[str, list[MarketDataListener]] = {}
         self._subscribers: dict[InstrumentId, list[str]] = {}
         self.tops_published = 0
         self.trades_published = 0
@@ -92,11 +107,11 @@ class DataEngine:
         if destination not in subscribers:
             subscribers.append(destination)
 
-    def add_market_data_consumer(self, venue: str, destination: str) -> None:
-        """Send `venue`'s book updates and trades to `destination` (a venue engine)."""
+    def add_market_data_consumer(self, venue: str, listener: MarketDataListener) -> None:
+        """Hand `venue`'s book updates and trades to `listener` directly, before publishing them."""
         consumers = self._market_data_consumers.setdefault(venue, [])
-        if destination not in consumers:
-            consumers.append(destination)
+        if listener not in consumers:
+            consumers.append(listener)
 
     # ----- what the engine knows (read by reports after a run) -----
 
@@ -132,8 +147,8 @@ class DataEngine:
         for event in events:
             if isinstance(event, OrderBookUpdate):
                 touched[event.instrument_id] = None
-                for destination in consumers:
-                    self._bus.send(destination, event)
+                for listener in consumers:
+                    listener.handle(event)
             elif isinstance(event, TradeTick):
                 self._publish_trade(event, consumers)
             elif isinstance(event, (BookStale, FeedIssue)):
@@ -146,11 +161,11 @@ class DataEngine:
         for instrument_id in touched:
             self._publish_top(books[instrument_id], frame.receive_ts_ns)
 
-    def _publish_trade(self, trade: TradeTick, consumers: Sequence[str]) -> None:
+    def _publish_trade(self, trade: TradeTick, consumers: Sequence[MarketDataListener]) -> None:
         self.trades_published += 1
+        for listener in consumers:  # the venue first: see the module doc
+            listener.handle(trade)
         for destination in self._subscribers.get(trade.instrument_id, ()):
-            self._bus.send(destination, trade)
-        for destination in consumers:
             self._bus.send(destination, trade)
 
     def _publish_top(self, book: OrderBook, ts_ns: int) -> None:

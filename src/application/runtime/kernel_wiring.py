@@ -137,7 +137,7 @@ def wire_kernel(
         venue_engines[venue_name] = venue_engine
         runtime.register(venue_destination(venue_name), venue_engine)
         if venue_engine.wants_market_data:
-            data.add_market_data_consumer(venue_name, venue_destination(venue_name))
+            data.add_market_data_consumer(venue_name, venue_engine)
     runtime.register(DATA, data)
     runtime.register(RISK, risk)
     runtime.register(EXECUTION, execution)

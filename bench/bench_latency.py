@@ -62,7 +62,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -71,23 +70,21 @@ from application.engines.messages import DATA, EXECUTION, MarketFrame, strategy_
 from application.market_data_pipeline import MarketDataPipeline
 from application.ports.event_journal import InMemoryJournal
 from application.ports.notifier import Severity
-from application.ports.venue_gateway import VenueOrderStatus, VenueReport
+from application.ports.venue_gateway import VenueReport
 from application.runtime.bus import Handler
 from application.runtime.kernel_wiring import FeedSpec, Kernel, wire_kernel
 from application.runtime.threaded_runtime import ThreadedRuntime
 from bench_replay import machine_info  # bench/ is on sys.path when run as a script
-from domain.fill import Fill
-from domain.identifiers import ClientOrderId
-from domain.instrument import Instrument, InstrumentId
-from domain.market_data import BookTop, OrderBookUpdate, TradeTick
+from domain.market_data import BookTop, TradeTick
 from domain.orders.order import Order
 from domain.risk.risk_limits import RiskLimits
 from infrastructure.replay import ReplaySettings, StrategySettings
-from infrastructure.replay.replay_runner import build_strategy
-from infrastructure.synthetic_market import DEFAULT_INSTRUMENTS, SyntheticMarketConfig, synthetic_frames
+from infrastructure.replay.replay_runner import build_strategy, simulated_venue_config
+from infrastructure.synthetic_market import SyntheticMarketConfig, synthetic_frames, synthetic_instruments
 from infrastructure.system_clock import SystemClock
 from infrastructure.venues.market_data_codecs import market_data_for
-from infrastructure.venues.simulated import SimulatedVenue, SimulatedVenueConfig
+from infrastructure.venues.simulated import SimulatedVenue
+from infrastructure.venues.simulated.forwarding_gateway import ForwardingGateway
 from interfaces.cli.start_command import START_DEFAULT_PARAMS
 
 VENUE = "COINBASE"
@@ -156,12 +153,11 @@ class TracingBus:
         self.runtime.register(destination, _Traced(handler, destination.startswith("strategy:")))
 
 
-class TimingGateway:
+class TimingGateway(ForwardingGateway):
     """The venue gateway as execution sees it: times each submit against its cause, then forwards."""
 
     def __init__(self, venue: SimulatedVenue) -> None:
-        self._venue = venue
-        self.venue = venue.venue
+        super().__init__(venue)
         self.samples_ns: list[int] = []  # one per order caused by a frame
         self.first_per_frame_ns: dict[int, int] = {}
         self.uncaused = 0  # orders placed on a timer, an order update, ...
@@ -177,31 +173,7 @@ class TimingGateway:
                 latency = now - cause.t0_ns
                 self.samples_ns.append(latency)
                 self.first_per_frame_ns.setdefault(cause.frame, latency)
-        self._venue.submit(order)
-
-    def cancel(self, client_order_id: ClientOrderId) -> None:
-        self._venue.cancel(client_order_id)
-
-    def cancel_all(self, instrument_id: InstrumentId | None = None) -> None:
-        self._venue.cancel_all(instrument_id)
-
-    def open_orders(self) -> Sequence[VenueOrderStatus]:
-        return self._venue.open_orders()
-
-    def fills_since(self, ts_ns: int) -> Sequence[Fill]:
-        return self._venue.fills_since(ts_ns)
-
-    def balances(self) -> dict[str, Decimal]:
-        return self._venue.balances()
-
-    def positions(self) -> dict[InstrumentId, Decimal]:
-        return self._venue.positions()
-
-    def on_book_update(self, update: OrderBookUpdate) -> None:
-        self._venue.on_book_update(update)
-
-    def on_trade(self, trade: TradeTick) -> None:
-        self._venue.on_trade(trade)
+        super().submit(order)
 
 
 class _Notifier:
@@ -213,22 +185,6 @@ class _Notifier:
 
 
 # ----- the kernel -------------------------------------------------------------------------------
-
-
-def _instruments(currency: str) -> dict[InstrumentId, Instrument]:
-    found: dict[InstrumentId, Instrument] = {}
-    for synthetic in DEFAULT_INSTRUMENTS:
-        base, _, quote = synthetic.product_id.partition("-")
-        if quote == currency:
-            instrument = Instrument(
-                InstrumentId(VENUE, synthetic.product_id),
-                base,
-                quote,
-                synthetic.price_increment,
-                synthetic.size_increment,
-            )
-            found[instrument.id] = instrument
-    return found
 
 
 class BenchKernel:
@@ -247,7 +203,7 @@ class BenchKernel:
             self.clock, notifier=self.notifier, timer_interval_ns=settings.timer_interval_ns
         )
         self.bus = TracingBus(self.runtime)
-        self.instruments = _instruments(settings.currency)
+        self.instruments = synthetic_instruments(VENUE, settings.currency)
         assert settings.strategy is not None
         strategies = [build_strategy(settings.strategy, VENUE, self.instruments)]
         bus = self.bus
@@ -259,12 +215,7 @@ class BenchKernel:
             self.clock,
             sink,
             self.instruments.values(),
-            SimulatedVenueConfig(
-                venue="SIM",
-                seed=settings.seed,
-                starting_balances={settings.currency: settings.starting_balance},
-                quote_currency=settings.currency,
-            ),
+            simulated_venue_config(settings),
         )
         self.gateway = TimingGateway(self.venue)
         market = market_data_for(VENUE)

@@ -33,6 +33,7 @@ from typing import Final
 
 import msgspec
 
+from domain.instrument import Instrument, InstrumentId
 from infrastructure.recorded_feed.format import FeedHeader
 from infrastructure.recorded_feed.recorder import FeedRecorder
 from infrastructure.synthetic_market_model import (
@@ -284,3 +285,20 @@ def write_synthetic_feed(
         for ts_ns, text in synthetic_frames(config, stats):
             record(ts_ns, connection, text)
     return stats
+
+
+def synthetic_instruments(venue: str, currency: str) -> dict[InstrumentId, Instrument]:
+    """The default synthetic instruments quoted in `currency`, as domain instruments on `venue`."""
+    found: dict[InstrumentId, Instrument] = {}
+    for synthetic in DEFAULT_INSTRUMENTS:
+        base, _, quote = synthetic.product_id.partition("-")
+        if quote == currency:
+            instrument = Instrument(
+                InstrumentId(venue, synthetic.product_id),
+                base,
+                quote,
+                synthetic.price_increment,
+                synthetic.size_increment,
+            )
+            found[instrument.id] = instrument
+    return found

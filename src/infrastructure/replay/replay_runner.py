@@ -36,11 +36,12 @@ from typing import Any, Protocol
 
 import attrs
 
+from application.engines.data_engine import untrusted
 from application.engines.messages import DATA, EXECUTION, MarketFrame, SentFrame, strategy_destination
 from application.market_data_pipeline import MarketDataPipeline
 from application.ports.clock import SimulatedClock
 from application.ports.event_journal import InMemoryJournal
-from application.ports.venue_gateway import VenueOrderStatus, VenueReport
+from application.ports.venue_gateway import VenueReport
 from application.runtime.bus import Handler
 from application.runtime.deterministic_runtime import DeterministicRuntime, ScheduledSource
 from application.runtime.journal_encoding import journal_sha256
@@ -48,10 +49,8 @@ from application.runtime.kernel_wiring import FeedSpec, Kernel, wire_kernel
 from application.strategies.registry import UnknownStrategyError, strategy_from_spec
 from application.strategies.strategy import Strategy, StrategyConfigError
 from domain.errors import InvalidValueError
-from domain.fill import Fill
-from domain.identifiers import ClientOrderId
 from domain.instrument import Instrument, InstrumentId
-from domain.market_data import FeedIssueKind, OrderBookUpdate, TradeTick
+from domain.market_data import FeedIssueKind
 from domain.numbers import ZERO
 from domain.order_book import OrderBook
 from domain.orders.order import Order
@@ -62,6 +61,7 @@ from infrastructure.replay.replay_stats import equity_sharpe, round_trip_stats
 from infrastructure.venues.coinbase.instrument_provider import ProductsError, parse_products
 from infrastructure.venues.market_data_codecs import VenueMarketData, market_data_for
 from infrastructure.venues.simulated import SimulatedVenue, SimulatedVenueConfig
+from infrastructure.venues.simulated.forwarding_gateway import ForwardingGateway
 
 REPORT_VERSION = 1
 DEFAULT_PRICE_INCREMENT = Decimal("0.01")
@@ -222,49 +222,24 @@ def recording_instruments(
     return instruments
 
 
-class _StaleProbe:
+class _StaleProbe(ForwardingGateway):
     """Stands between execution and the venue: counts orders sent while their book was untrusted."""
 
     def __init__(self, venue: SimulatedVenue) -> None:
-        self._venue = venue
-        self.venue = venue.venue
+        super().__init__(venue)
         self.books: Mapping[InstrumentId, OrderBook] = {}
         self.orders_while_stale = 0
         self.submits = 0
 
     def _untrusted(self, instrument_id: InstrumentId) -> bool:
         book = self.books.get(instrument_id)
-        return book is None or book.stale or not book.has_snapshot or book.is_crossed()
+        return book is None or untrusted(book)
 
     def submit(self, order: Order) -> None:
         self.submits += 1
         if self._untrusted(order.instrument_id):
             self.orders_while_stale += 1
-        self._venue.submit(order)
-
-    def cancel(self, client_order_id: ClientOrderId) -> None:
-        self._venue.cancel(client_order_id)
-
-    def cancel_all(self, instrument_id: InstrumentId | None = None) -> None:
-        self._venue.cancel_all(instrument_id)
-
-    def open_orders(self) -> Sequence[VenueOrderStatus]:
-        return self._venue.open_orders()
-
-    def fills_since(self, ts_ns: int) -> Sequence[Fill]:
-        return self._venue.fills_since(ts_ns)
-
-    def balances(self) -> dict[str, Decimal]:
-        return self._venue.balances()
-
-    def positions(self) -> dict[InstrumentId, Decimal]:
-        return self._venue.positions()
-
-    def on_book_update(self, update: OrderBookUpdate) -> None:
-        self._venue.on_book_update(update)
-
-    def on_trade(self, trade: TradeTick) -> None:
-        self._venue.on_trade(trade)
+        super().submit(order)
 
 
 def simulated_venue_config(settings: ReplaySettings) -> SimulatedVenueConfig:

@@ -34,14 +34,13 @@ from application.ports.notifier import Severity
 from application.ports.venue_gateway import VenueReport
 from application.runtime.kernel_wiring import FeedSpec, Kernel, wire_kernel
 from application.runtime.threaded_runtime import ThreadedRuntime
-from domain.instrument import Instrument, InstrumentId
 from domain.numbers import ZERO
 from domain.orders.order_status import OrderStatus
 from domain.risk.breaker_events import CancelAllOrders
 from domain.risk.risk_limits import InvalidRiskLimitsError
 from infrastructure.replay import ReplayConfigError, ReplaySettings, StrategySettings
 from infrastructure.replay.replay_runner import build_strategy, simulated_venue_config
-from infrastructure.synthetic_market import DEFAULT_INSTRUMENTS, SyntheticMarketConfig, synthetic_frames
+from infrastructure.synthetic_market import SyntheticMarketConfig, synthetic_frames, synthetic_instruments
 from infrastructure.system_clock import SystemClock
 from infrastructure.venues.market_data_codecs import market_data_for
 from infrastructure.venues.simulated import SimulatedVenue
@@ -123,23 +122,6 @@ def _load(path: Path | None, strategy: str | None) -> tuple[ReplaySettings, Star
     return settings, StartOptions(cancel, rate, Decimal(probability)), warnings
 
 
-def _instruments(currency: str) -> dict[InstrumentId, Instrument]:
-    found: dict[InstrumentId, Instrument] = {}
-    for synthetic in DEFAULT_INSTRUMENTS:
-        base, _, quote = synthetic.product_id.partition("-")
-        if quote != currency:
-            continue
-        instrument = Instrument(
-            InstrumentId(VENUE, synthetic.product_id),
-            base,
-            quote,
-            synthetic.price_increment,
-            synthetic.size_increment,
-        )
-        found[instrument.id] = instrument
-    return found
-
-
 class PaperKernel:
     """The threaded kernel, the simulated venue and the synthetic feed, wired for `start`."""
 
@@ -151,7 +133,7 @@ class PaperKernel:
         self.runtime = ThreadedRuntime(
             self.clock, notifier=self.notifier, timer_interval_ns=settings.timer_interval_ns
         )
-        self.instruments = _instruments(settings.currency)
+        self.instruments = synthetic_instruments(VENUE, settings.currency)
         if not self.instruments:
             raise ReplayConfigError(f"no synthetic instrument is quoted in {settings.currency}")
         strategies = (

@@ -21,10 +21,10 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _start(*args: str) -> subprocess.Popen[str]:
+def _start(*args: str, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "interfaces.cli", "start", *args],
-        cwd=PROJECT_ROOT,
+        cwd=cwd,
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -38,8 +38,8 @@ def _count(summary: str, pattern: str) -> int:
     return int(match.group(1))
 
 
-def test_start_for_three_seconds_trades_and_exits_0() -> None:
-    process = _start("--duration", "3")
+def test_start_for_three_seconds_trades_and_exits_0(tmp_path: Path) -> None:
+    process = _start("--duration", "3", cwd=tmp_path)
     stdout, stderr = process.communicate(timeout=TIMEOUT_S)
     assert process.returncode == 0, stderr
     assert _count(stdout, r"orders\s+(\d+) submitted") > 0
@@ -48,8 +48,8 @@ def test_start_for_three_seconds_trades_and_exits_0() -> None:
     assert "state     ACTIVE" in stdout
 
 
-def test_sigterm_stops_cleanly_with_a_summary_and_no_open_order() -> None:
-    process = _start("--duration", "60")
+def test_sigterm_stops_cleanly_with_a_summary_and_no_open_order(tmp_path: Path) -> None:
+    process = _start("--duration", "60", cwd=tmp_path)
     time.sleep(2.5)
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=TIMEOUT_S)
@@ -63,7 +63,7 @@ def test_sigterm_stops_cleanly_with_a_summary_and_no_open_order() -> None:
 def test_a_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[kernel]\nspeed = 3\n")
-    process = _start("--config", str(config), "--duration", "1")
+    process = _start("--config", str(config), "--duration", "1", cwd=tmp_path)
     stdout, stderr = process.communicate(timeout=TIMEOUT_S)
     assert process.returncode == 2
     assert stdout == ""
@@ -76,7 +76,7 @@ def test_a_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_impossible_risk_limits_refuse_to_start(tmp_path: Path) -> None:
     config = tmp_path / "risk.toml"
     config.write_text('[risk]\nmax_order_notional = "-1"\n')
-    process = _start("--config", str(config), "--duration", "1")
+    process = _start("--config", str(config), "--duration", "1", cwd=tmp_path)
     _stdout, stderr = process.communicate(timeout=TIMEOUT_S)
     assert process.returncode == 2, stderr
     assert stderr.strip().splitlines()[-1].startswith("error: ")
@@ -85,7 +85,7 @@ def test_impossible_risk_limits_refuse_to_start(tmp_path: Path) -> None:
 def test_an_unknown_start_key_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "start.toml"
     config.write_text("[start]\nfoo = 1\n")
-    process = _start("--config", str(config), "--duration", "1")
+    process = _start("--config", str(config), "--duration", "1", cwd=tmp_path)
     _stdout, stderr = process.communicate(timeout=TIMEOUT_S)
     assert process.returncode == 2
     assert "unknown key in [start]: foo" in stderr

@@ -30,8 +30,10 @@ transition table. What `Order.apply` returns decides what follows:
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from application.commands import CancelOrder
 from application.engines.journal_writer import JournalWriter
@@ -70,6 +72,9 @@ from domain.orders.order_events import (
 )
 from domain.risk.breaker_events import CancelAllOrders
 from domain.signals import OrderIntent
+
+if TYPE_CHECKING:  # the recovery package imports the engines' messages
+    from application.recovery.kernel_state import KernelState
 
 
 class ExecutionEngine:
@@ -111,6 +116,28 @@ class ExecutionEngine:
     def next_counter(self) -> int:
         """The id generator's next counter (persist it to continue after a restart)."""
         return self._ids.next_counter
+
+    def restore(self, state: KernelState) -> None:
+        """Take over the order table and the id counter of a recovered state, before any message.
+
+        Orders are copied (the state stays the fold's); the open ones (SUBMITTED to
+        PENDING_CANCEL) are tracked as open, so a cancel-all reaches them. An order still
+        INITIALIZED was never sent: it is kept, not open, for reconciliation to settle. Ids continue
+        after the highest one issued in this seed's namespace, so none is ever issued twice.
+        """
+        if self._orders:
+            raise ValueError("restore an execution engine before it handles any order")
+        if state.id_seed % 256 != self._ids.namespace:
+            raise ValueError(
+                f"recovered ids count namespace {state.id_seed % 256}, "
+                f"this engine issues namespace {self._ids.namespace}"
+            )
+        for order in state.orders:
+            copied = copy.deepcopy(order)
+            self._orders[copied.client_order_id] = copied
+            if copied.is_open:
+                self._open[copied.client_order_id] = copied
+        self._ids = ClientOrderIdGenerator(self._ids.seed, state.next_id_counter)
 
     # ----- messages -----
 

@@ -290,3 +290,19 @@ class PortfolioSnapshot:
         if self.high_water_mark <= 0:
             return Decimal(0)
         return max(Decimal(0), (self.high_water_mark - self.equity) / self.high_water_mark)
+
+
+# ----- replay ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ReplayInput:
+    """The journal's first record in a replay: which recording it replays (its sha256 and size).
+
+    Market data is not journaled value by value (adr/0005-journal-content.md); this record ties
+    the journal to the exact bytes that reproduce it, so a changed frame changes the journal."""
+
+    sha256: str
+    venue: str
+    frames: int
+    frames_sent: int

@@ -18,8 +18,10 @@ equity sample per `sample_interval_ns` of clock time (the last valuation in each
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -34,6 +36,9 @@ from domain.orders.order_events import OrderFilled
 from domain.portfolio.equity_tracker import NS_PER_DAY
 from domain.portfolio.portfolio import Portfolio
 from domain.portfolio.round_trip import RoundTrip
+
+if TYPE_CHECKING:  # the recovery package imports the engines' messages
+    from application.recovery.kernel_state import KernelState
 
 _EXACT = EXACT_CONTEXT
 
@@ -97,11 +102,37 @@ class PortfolioEngine:
         """The reporting currency."""
         return self._currency
 
+    @property
+    def instruments(self) -> Mapping[InstrumentId, Instrument]:
+        """The instruments fills are applied with (a copy)."""
+        return dict(self._instruments)
+
     def marks(self) -> dict[InstrumentId, Decimal]:
         """The price each open position is valued at: its mark, else its last fill price."""
         marks = dict(self._last_fill_price)
         marks.update(self._marks)
         return marks
+
+    def restore(self, state: KernelState) -> None:
+        """Take over a recovered state's portfolio, before any message.
+
+        Positions, balances, realized P&L and the applied fill ids (a re-delivered fill is then a
+        duplicate) come from the state, as do fill totals and round trips; open positions are
+        valued at their last fill price until a mark arrives. Equity starts at its value now. The
+        equity tracker (high-water mark, start-of-day equity) is not journaled: it starts afresh
+        at the first valuation.
+        """
+        if self._last_sent is not None or self.fills:
+            raise ValueError("restore a portfolio engine before it handles any message")
+        self._portfolio = copy.deepcopy(state.portfolio)
+        self._last_fill_price = state.last_fill_prices
+        self.fills = {
+            iid: FillTotals(total.count, total.quantity, total.notional, total.fees)
+            for iid, total in state.fill_totals.items()
+        }
+        self.round_trips = list(state.round_trips)
+        self.equity_start = self._portfolio.equity(self._currency, self.marks())
+        self.equity_end = self.equity_start
 
     # ----- messages -----
 

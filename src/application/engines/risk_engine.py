@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -77,6 +78,9 @@ from domain.risk.risk_decision import Denial, ReasonCode, RiskDecision
 from domain.risk.risk_limits import RiskLimits
 from domain.risk.trading_state import TradingState
 from domain.signals import OrderIntent
+
+if TYPE_CHECKING:  # the recovery package imports the engines' messages
+    from application.recovery.kernel_state import KernelState
 
 _EXACT = EXACT_CONTEXT
 GUARD_RULE = "BookGuard"
@@ -166,6 +170,39 @@ class RiskEngine:
         """Tell `destination` (a strategy engine) about every change of the trading state."""
         if destination not in self._strategies:
             self._strategies.append(destination)
+
+    def restore(self, state: KernelState) -> None:
+        """Take over what a recovered state knows, before any message (see below).
+
+        Restored: the breaker's trips and resets, the operator's halt and halted instruments, the
+        open orders (their exposure and reservations count), the positions, the last fill prices
+        as marks, equity and balances (at those marks), the next approval id, and the trading
+        state last published (so a restart sends no spurious `TradingStateChanged`; if the
+        journal ends between a trip and its publication, the change is published now). Not
+        restored: the throttle's recent send times, the breaker's venue-failure count and reject
+        window, the high-water mark and daily P&L (the portfolio's next snapshot brings them).
+        """
+        if self._breaker.history or self._orders or self.checks:
+            raise ValueError("restore a risk engine before it handles any message")
+        self._breaker.restore(state.breaker_history)
+        self._operator_state = state.operator_state
+        self._halted_instruments = state.halted_instruments
+        self._orders = {order.client_order_id: OrderSnapshot.of(order) for order in state.open_orders}
+        self._positions = {
+            position.instrument_id: position.quantity
+            for position in state.portfolio.positions()
+            if not position.is_flat
+        }
+        marks = state.last_fill_prices
+        for instrument_id, price in marks.items():
+            self._marks.setdefault(instrument_id, price)
+        portfolio = state.portfolio
+        equity = portfolio.equity(self._currency, marks)
+        balances = tuple(sorted(portfolio.account.balances().items()))
+        self._portfolio = PortfolioSnapshot(self._currency, equity, equity, ZERO, balances, 0)
+        self._next_approval = state.last_approval_id + 1
+        self._published_state = state.trading_state
+        self._publish_state("restored after a restart")
 
     # ----- messages -----
 

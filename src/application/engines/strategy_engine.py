@@ -39,8 +39,8 @@ Restart and state (the strategy is user code: the likeliest thing in the kernel 
   fill did happen). Rebuilding them from the journal's order records or from execution's order
   table would be wrong on a restart: both may already hold order events whose `OrderUpdated` is
   still waiting in this actor's inbox, which the supervisor redelivers after the restart (a fill
-  would be counted twice). Rebuilding them after a process restart (no engine to keep) needs
-  those records replayed up to a watermark and is not implemented.
+  would be counted twice). After a PROCESS restart there is no inbox and no engine to keep:
+  `restore` rebuilds the view from the recovered journal state (`application.recovery`).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from application.commands import CancelOrder, CheckOrder
 from application.engines.journal_writer import JournalWriter
@@ -72,6 +73,9 @@ from domain.numbers import ZERO
 from domain.orders.order_events import OrderFilled
 from domain.risk.trading_state import TradingState
 from domain.signals import CancelAllIntent, CancelIntent, OrderIntent, Signal
+
+if TYPE_CHECKING:  # the recovery package imports the engines' messages
+    from application.recovery.kernel_state import KernelState
 
 
 class StrategyEngine:
@@ -108,6 +112,7 @@ class StrategyEngine:
         self._initial_state: dict[str, object] = copy.deepcopy(dict(strategy.snapshot()))
         self._saved: dict[str, object] = self._initial_state  # the last state journaled (or initial)
         self._saved_sequence = 0  # where the last StrategyStateSaved is in the journal (0: none)
+        self._scan_from = 1  # without one: where this process's journal starts (after a restore)
 
     @property
     def strategy(self) -> Strategy:
@@ -153,11 +158,39 @@ class StrategyEngine:
         self._saved = saved
         self._saved_sequence = record.sequence
 
+    def restore(self, state: KernelState) -> None:
+        """After a process restart, before any message: the strategy's state and the engine's view.
+
+        The strategy `restore`s its last journaled state (none: it keeps the one it was built
+        with), and the engine remembers where that record is, so `last_saved_state` reads the
+        journal from there rather than from the start. The view is rebuilt from the recovered
+        orders: this strategy's open orders and its position (the sum of its orders' fills), and
+        the trading state risk last published. (No inbox survives a process restart, so unlike
+        `rebuild` there is nothing to redeliver that could count a fill twice.)
+        """
+        strategy_id = self._strategy.strategy_id
+        saved = state.strategy_states.get(strategy_id)
+        if saved is not None:
+            self._strategy.restore(copy.deepcopy(dict(saved)))
+            self._saved = copy.deepcopy(dict(saved))
+            self._saved_sequence = state.strategy_state_sequence(strategy_id)
+        self._scan_from = state.last_sequence + 1
+        self._orders = {}
+        self._positions = {}
+        for order in state.orders:
+            if order.strategy_id != strategy_id:
+                continue
+            if order.is_open:
+                self._orders[order.client_order_id] = OrderSnapshot.of(order)
+            for fill in order.fills:
+                self._positions[fill.instrument_id] = self.position(fill.instrument_id) + fill.signed_quantity
+        self._trading_state = state.trading_state
+
     def last_saved_state(self) -> Mapping[str, object] | None:
         """The state of the last `StrategyStateSaved` of this strategy in the journal (None: none yet)."""
         found: Mapping[str, object] | None = None
         sequence = 0
-        for record in self._journal.journal.read(self._saved_sequence or 1):
+        for record in self._journal.journal.read(self._saved_sequence or self._scan_from):
             event = record.event
             if (
                 record.stream_id == self._stream

@@ -2,8 +2,8 @@
 
 Requests (submit, cancel) return at once; the venue's answers arrive later as `VenueReport`s
 (order events in the past tense) through the sink given at construction, so a live venue, the
-simulated venue and replay all answer the same way. Queries (open orders, fills, balances,
-positions) serve reconciliation at start-up.
+simulated venue and replay all answer the same way. Queries (one order's status, open orders,
+fills, balances, positions) serve reconciliation at start-up.
 """
 
 from __future__ import annotations
@@ -54,13 +54,22 @@ class VenueOrderStatus:
     """An order as the venue sees it (for reconciliation)."""
 
     client_order_id: ClientOrderId | None  # None: an order the venue has that we did not place
-    venue_order_id: VenueOrderId
+    venue_order_id: VenueOrderId | None  # None: refused (REJECTED) before the venue gave it an id
     instrument_id: InstrumentId
     side: OrderSide
     price: Decimal | None
     quantity: Decimal
     filled_quantity: Decimal
-    status: str  # the venue's own word (OPEN, FILLED, CANCELLED, ...)
+    status: str  # one of VENUE_STATUSES: OPEN, FILLED, CANCELED, REJECTED, EXPIRED
+
+
+#: The words `VenueOrderStatus.status` uses (adapters map their venue's own words onto these).
+VENUE_OPEN = "OPEN"  # accepted and working, possibly partially filled
+VENUE_FILLED = "FILLED"  # the whole quantity filled
+VENUE_CANCELED = "CANCELED"  # no longer working: canceled (on request or not, e.g. an IOC's remainder)
+VENUE_REJECTED = "REJECTED"  # received and refused; it never worked
+VENUE_EXPIRED = "EXPIRED"  # its GTD time passed
+VENUE_STATUSES = frozenset({VENUE_OPEN, VENUE_FILLED, VENUE_CANCELED, VENUE_REJECTED, VENUE_EXPIRED})
 
 
 class VenueGateway(Protocol):
@@ -78,6 +87,14 @@ class VenueGateway(Protocol):
 
     def cancel_all(self, instrument_id: InstrumentId | None = None) -> None:
         """Ask the venue to cancel every open order (of one instrument, or all)."""
+        ...
+
+    def cancel_venue_order(self, venue_order_id: VenueOrderId) -> None:
+        """Ask the venue to cancel one order by the venue's id (for orders we did not place)."""
+        ...
+
+    def order_status(self, client_order_id: ClientOrderId) -> VenueOrderStatus | None:
+        """The venue's view of one of our orders, open or closed; None if the venue never received it."""
         ...
 
     def open_orders(self) -> Sequence[VenueOrderStatus]:

@@ -13,6 +13,9 @@ subscribes them to each other:
     portfolio -> PortfolioSnapshot -> risk;  risk -> CancelAllOrders -> execution
     risk -> TradingStateChanged -> strategy:<id>
 
+After a process restart `recovered` (the journal's state, `application.recovery`) restores the
+engines before any message, so the kernel continues where the journal ends.
+
 Venue adapters are built by the caller (their report sink must send to `EXECUTION` on the same
 runtime) and passed in keyed by the venue name that instrument ids carry.
 """
@@ -45,6 +48,7 @@ from application.ports.clock import Clock
 from application.ports.event_journal import EventJournal
 from application.ports.notifier import Notifier
 from application.ports.venue_gateway import VenueGateway
+from application.recovery.kernel_state import KernelState
 from application.runtime.bus import Handler
 from application.strategies.strategy import Strategy
 from domain.identifiers import StrategyId
@@ -100,8 +104,13 @@ def wire_kernel(
     seed: int,
     notifier: Notifier | None = None,
     depth: int = DEFAULT_TOP_DEPTH,
+    recovered: KernelState | None = None,
 ) -> Kernel:
-    """Build the engines and register them with `runtime` (see the module doc)."""
+    """Build the engines and register them with `runtime` (see the module doc).
+
+    With `recovered` (the state `application.recovery.recover` folded from the journal), every
+    engine is restored from it before any message: orders and ids, portfolio, risk, strategies.
+    """
     writer = JournalWriter(journal, clock)
     data = DataEngine(runtime, writer, depth=depth)
     for venue, feed in feeds.items():
@@ -138,6 +147,12 @@ def wire_kernel(
         runtime.register(venue_destination(venue_name), venue_engine)
         if venue_engine.wants_market_data:
             data.add_market_data_consumer(venue_name, venue_engine)
+    if recovered is not None:
+        execution.restore(recovered)
+        portfolio.restore(recovered)
+        risk.restore(recovered)
+        for engine in strategy_engines.values():
+            engine.restore(recovered)
     runtime.register(DATA, data)
     runtime.register(RISK, risk)
     runtime.register(EXECUTION, execution)

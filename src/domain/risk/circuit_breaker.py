@@ -15,6 +15,7 @@ Decisions (see the tests):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from domain.errors import DomainError, InvalidValueError
@@ -140,6 +141,27 @@ class CircuitBreaker:
             self._rejects.clear()
         self._history.append(event)
         return event
+
+    def restore(self, history: Iterable[BreakerEvent]) -> None:
+        """Re-apply journaled trips and resets (oldest first) to a fresh breaker, after a restart.
+
+        Causes and history end as they were; the venue-failure count and the reject window start
+        empty (they are not journaled). A history the breaker could not have produced raises.
+        """
+        if self._history:
+            raise InvalidValueError("only a fresh breaker can be restored")
+        for event in history:
+            if isinstance(event, BreakerReset):
+                if not self._causes:
+                    raise InvalidValueError(f"restored history resets an untripped breaker: {event}")
+                self._causes.clear()
+            elif isinstance(event, BreakerTripped):
+                if any(cause.reason_code is event.reason_code for cause in self._causes):
+                    raise InvalidValueError(f"restored history trips twice for {event.reason_code}: {event}")
+                self._causes.append(event)
+            else:
+                raise InvalidValueError(f"not a breaker event: {event!r}")
+            self._history.append(event)
 
     def _trip(self, reason: TripReason, detail: str, ts_ns: int, by: str | None = None) -> BreakerOutput:
         if any(cause.reason_code is reason for cause in self._causes):

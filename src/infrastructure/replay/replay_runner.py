@@ -37,7 +37,14 @@ from typing import Any, Protocol
 import attrs
 
 from application.engines.data_engine import untrusted
-from application.engines.messages import DATA, EXECUTION, MarketFrame, SentFrame, strategy_destination
+from application.engines.messages import (
+    DATA,
+    EXECUTION,
+    MarketFrame,
+    ReplayInput,
+    SentFrame,
+    strategy_destination,
+)
 from application.market_data_pipeline import MarketDataPipeline
 from application.ports.clock import SimulatedClock
 from application.ports.event_journal import InMemoryJournal
@@ -71,19 +78,6 @@ _PROGRESS_EVERY = 100
 
 
 REPLAY_STREAM = "replay"
-
-
-@attrs.frozen
-class ReplayInput:
-    """The journal's first record in a replay: which recording it replays (its sha256 and size).
-
-    Market data is not journaled value by value (adr/0005-journal-content.md); this record ties
-    the journal to the exact bytes that reproduce it, so a changed frame changes the journal."""
-
-    sha256: str
-    venue: str
-    frames: int
-    frames_sent: int
 
 
 class ReplayConfigError(ValueError):

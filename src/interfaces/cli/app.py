@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from interfaces.cli.feed_commands import feed
+from interfaces.cli.persistence_commands import backup, db, journal, restore, status
 from interfaces.cli.replay_command import replay
 from interfaces.cli.start_command import start
 
@@ -27,6 +28,8 @@ def cli() -> None:
 cli.add_command(feed)
 cli.add_command(replay)
 cli.add_command(start)
+for _command in (status, backup, restore, journal, db):
+    cli.add_command(_command)
 
 
 def main() -> None:

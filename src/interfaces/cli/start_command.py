@@ -19,7 +19,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,29 +27,17 @@ from typing import Any
 import attrs
 import click
 
-from application.engines.messages import DATA, EXECUTION, MarketFrame, strategy_destination
-from application.market_data_pipeline import MarketDataPipeline
-from application.ports.event_journal import InMemoryJournal
-from application.ports.notifier import Severity
-from application.ports.venue_gateway import VenueReport
-from application.runtime.kernel_wiring import FeedSpec, Kernel, wire_kernel
-from application.runtime.threaded_runtime import ThreadedRuntime
-from domain.numbers import ZERO
-from domain.orders.order_status import OrderStatus
-from domain.risk.breaker_events import CancelAllOrders
+from application.recovery import InconsistentJournalError, JournalSequenceError, SnapshotError
+from application.recovery.reconciliation import ReconciliationPolicy
 from domain.risk.risk_limits import InvalidRiskLimitsError
+from infrastructure.persistence.database import DEFAULT_DATABASE_URL
+from infrastructure.persistence.errors import PersistenceError
 from infrastructure.replay import ReplayConfigError, ReplaySettings, StrategySettings
-from infrastructure.replay.replay_runner import build_strategy, simulated_venue_config
-from infrastructure.synthetic_market import SyntheticMarketConfig, synthetic_frames, synthetic_instruments
-from infrastructure.system_clock import SystemClock
-from infrastructure.venues.market_data_codecs import market_data_for
-from infrastructure.venues.simulated import SimulatedVenue
 from interfaces.cli.errors import UserError
+from interfaces.cli.paper_kernel import PaperKernel, PersistenceOptions, StartOptions
+from interfaces.cli.persistence_commands import DATABASE_ENV
 from interfaces.cli.replay_config import ConfigError, build_settings, parse_mapping
 
-VENUE = "COINBASE"
-CONNECTION = "COINBASE.ws.synthetic"
-_NS_PER_S = 1_000_000_000
 #: The market maker's defaults under `start`: quotes within the first second, near the touch.
 START_DEFAULT_PARAMS: Mapping[str, Mapping[str, object]] = {
     "market_maker": {
@@ -64,25 +52,77 @@ START_DEFAULT_PARAMS: Mapping[str, Mapping[str, object]] = {
     "trend_follower": {"trade_size": "0.001"},
 }
 _START_KEYS = ("cancel_open_orders_on_stop", "message_rate_per_s", "trade_probability")
+_PERSISTENCE_KEYS = ("database_url", "venue_store", "snapshot_interval_s", "flush_interval_s")
+_RECONCILIATION_KEYS = ("unknown_orders", "balance_tolerance")
+#: The venue store's default file (beside the default journal database, in the working directory).
+DEFAULT_VENUE_STORE = Path("paper-venue.sqlite")
 
 _log = logging.getLogger(__name__)
 
 
 @attrs.frozen
-class StartOptions:
-    """The `[start]` section: what `start` adds to the replay configuration."""
+class LoadedConfig:
+    """Everything `start` reads from its configuration file."""
 
-    cancel_open_orders_on_stop: bool = True
-    message_rate_per_s: int = 200
-    trade_probability: Decimal = Decimal("0.3")
-
-
-class _StderrNotifier:
-    def notify(self, severity: Severity, message: str) -> None:
-        click.echo(f"{severity.value}: {message}", err=True)
+    settings: ReplaySettings
+    options: StartOptions
+    persistence: PersistenceOptions
+    warnings: tuple[str, ...]
 
 
-def _load(path: Path | None, strategy: str | None) -> tuple[ReplaySettings, StartOptions, tuple[str, ...]]:
+def _table(data: dict[str, Any], name: str, keys: tuple[str, ...], source: str) -> dict[str, Any]:
+    table = data.pop(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    unknown = sorted(set(table) - set(keys))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key in [{name}]: {', '.join(unknown)}")
+    return table
+
+
+def _positive_seconds(table: dict[str, Any], key: str, default: Decimal, source: str) -> Decimal:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or not value > 0:
+        raise ConfigError(f"{source}: [persistence] {key} must be a positive number of seconds")
+    return Decimal(value)
+
+
+def _persistence(data: dict[str, Any], source: str) -> PersistenceOptions:
+    table = _table(data, "persistence", _PERSISTENCE_KEYS, source)
+    url = table.get("database_url", os.environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL)
+    store = table.get("venue_store", str(DEFAULT_VENUE_STORE))
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError(f"{source}: [persistence] database_url must be a database URL")
+    if not isinstance(store, str) or not store.strip():
+        raise ConfigError(f"{source}: [persistence] venue_store must be a file path")
+    reconciliation = _table(data, "reconciliation", _RECONCILIATION_KEYS, source)
+    unknown_orders = reconciliation.get("unknown_orders", "cancel")
+    if unknown_orders not in ("cancel", "adopt", "leave"):
+        raise ConfigError(f"{source}: [reconciliation] unknown_orders must be cancel, adopt or leave")
+    tolerance_table = reconciliation.get("balance_tolerance", {})
+    if not isinstance(tolerance_table, dict):
+        raise ConfigError(f"{source}: [reconciliation] balance_tolerance must be a table (currency = amount)")
+    tolerances: dict[str, Decimal] = {}
+    for currency, amount in tolerance_table.items():
+        try:
+            tolerance = Decimal(str(amount)) if not isinstance(amount, bool) else None
+        except InvalidOperation:
+            tolerance = None
+        if tolerance is None or not tolerance.is_finite() or tolerance < 0:
+            raise ConfigError(
+                f"{source}: [reconciliation] balance_tolerance.{currency} must be a non-negative amount"
+            )
+        tolerances[str(currency)] = tolerance
+    return PersistenceOptions(
+        database_url=url,
+        venue_store=Path(store),
+        snapshot_interval_s=_positive_seconds(table, "snapshot_interval_s", Decimal(60), source),
+        flush_interval_s=_positive_seconds(table, "flush_interval_s", Decimal("0.05"), source),
+        policy=ReconciliationPolicy(unknown_orders=unknown_orders, balance_tolerance=tolerances),
+    )
+
+
+def _load(path: Path | None, strategy: str | None) -> LoadedConfig:
     data: dict[str, Any] = {}
     source = str(path)
     if path is not None:
@@ -96,12 +136,8 @@ def _load(path: Path | None, strategy: str | None) -> tuple[ReplaySettings, Star
             data = tomllib.loads(text, parse_float=Decimal)
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{source}: not valid TOML: {error}") from None
-    start_table = data.pop("start", {})
-    if not isinstance(start_table, dict):
-        raise ConfigError(f"{source}: [start] must be a table")
-    unknown = sorted(set(start_table) - set(_START_KEYS))
-    if unknown:
-        raise ConfigError(f"{source}: unknown key in [start]: {', '.join(unknown)}")
+    start_table = _table(data, "start", _START_KEYS, source)
+    persistence = _persistence(data, source)
     cancel = start_table.get("cancel_open_orders_on_stop", True)
     rate = start_table.get("message_rate_per_s", 200)
     probability = start_table.get("trade_probability", Decimal("0.3"))
@@ -119,136 +155,10 @@ def _load(path: Path | None, strategy: str | None) -> tuple[ReplaySettings, Star
         strategy_settings = attrs.evolve(strategy_settings, params=dict(START_DEFAULT_PARAMS.get(name, {})))
     config = attrs.evolve(config, strategy=strategy_settings)
     settings, warnings = build_settings(config)
-    return settings, StartOptions(cancel, rate, Decimal(probability)), warnings
-
-
-class PaperKernel:
-    """The threaded kernel, the simulated venue and the synthetic feed, wired for `start`."""
-
-    def __init__(self, settings: ReplaySettings, options: StartOptions, seed: int) -> None:
-        self.settings = settings
-        self.options = options
-        self.clock = SystemClock()
-        self.notifier = _StderrNotifier()
-        self.runtime = ThreadedRuntime(
-            self.clock, notifier=self.notifier, timer_interval_ns=settings.timer_interval_ns
-        )
-        self.instruments = synthetic_instruments(VENUE, settings.currency)
-        if not self.instruments:
-            raise ReplayConfigError(f"no synthetic instrument is quoted in {settings.currency}")
-        strategies = (
-            [] if settings.strategy is None else [build_strategy(settings.strategy, VENUE, self.instruments)]
-        )
-        runtime = self.runtime
-
-        def sink(report: VenueReport) -> None:
-            runtime.send(EXECUTION, report)
-
-        self.venue = SimulatedVenue(
-            self.clock,
-            sink,
-            self.instruments.values(),
-            simulated_venue_config(settings),
-        )
-        market = market_data_for(VENUE)
-        self.pipeline = MarketDataPipeline(market, resolve_crossing=market.resolve_crossing)
-        self.journal = InMemoryJournal()
-        self.kernel: Kernel = wire_kernel(
-            runtime,
-            self.clock,
-            self.journal,
-            instruments=self.instruments,
-            feeds={VENUE: FeedSpec(self.pipeline, market.on_sent)},
-            venues={VENUE: self.venue},
-            strategies=strategies,
-            limits=settings.risk_limits(),
-            currency=settings.currency,
-            starting_balance=settings.starting_balance,
-            seed=settings.seed,
-            notifier=self.notifier,
-            depth=settings.depth,
-        )
-        runtime.add_source(self.venue)
-        runtime.add_gateway(self.venue)
-        self.strategy_destinations = [strategy_destination(s.strategy_id) for s in strategies]
-        for destination in self.strategy_destinations:
-            runtime.add_timer_destination(destination)
-        self.market_seed = seed
-        self.frames = 0
-
-    def run_feed(self, stop: threading.Event, duration_s: float | None) -> None:
-        """Deliver synthetic frames at their times (relative to now) until `stop` or the duration."""
-        start_ns = self.clock.now_ns()
-        config = SyntheticMarketConfig(
-            seed=self.market_seed,
-            start_ns=start_ns,
-            duration_ns=None if duration_s is None else int(duration_s * _NS_PER_S),
-            message_rate_per_s=self.options.message_rate_per_s,
-            trade_probability=float(self.options.trade_probability),
-            connection_id=CONNECTION,
-        )
-        self.runtime.start_timers()
-        for ts_ns, text in synthetic_frames(config):
-            delay_s = (ts_ns - self.clock.now_ns()) / _NS_PER_S
-            if delay_s > 0 and stop.wait(delay_s):
-                return
-            if stop.is_set():
-                return
-            self.runtime.send(DATA, MarketFrame(VENUE, text, ts_ns, CONNECTION))
-            self.frames += 1
-
-    def shutdown(self) -> int:
-        """Stop strategies, cancel open orders (per config), drain, flush; returns open orders left."""
-        runtime = self.runtime
-        for destination in self.strategy_destinations:
-            runtime.mute(destination)
-        if self.options.cancel_open_orders_on_stop:
-            runtime.send(EXECUTION, CancelAllOrders("shutdown", self.clock.now_ns()))
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            runtime.wait_idle(timeout_s=5.0)
-            runtime.poll_sources()
-            runtime.wait_idle(timeout_s=5.0)
-            due = self.venue.next_event_ns()
-            if not self.options.cancel_open_orders_on_stop or (due is None and not self.open_orders()):
-                break
-            time.sleep(0.01)
-        runtime.stop_timers()
-        runtime.wait_idle(timeout_s=5.0)
-        self.journal.flush()
-        return self.open_orders()
-
-    def open_orders(self) -> int:
-        """Orders of ours not yet in a terminal state."""
-        return sum(1 for order in tuple(self.kernel.execution.orders) if not order.status.is_terminal)
-
-    def snapshot(self) -> dict[str, Any]:
-        """The numbers of the status line and the summary (best effort while running)."""
-        execution = self.kernel.execution
-        portfolio_engine = self.kernel.portfolio
-        portfolio = portfolio_engine.portfolio
-        currency = self.settings.currency
-        counts = dict(execution.counts)
-        orders = tuple(execution.orders)
-        fills = dict(portfolio_engine.fills)
-        marks = portfolio_engine.marks()
-        return {
-            "frames": self.frames,
-            "submitted": counts.get("submitted", 0),
-            "accepted": counts.get("accepted", 0),
-            "filled": sum(1 for order in orders if order.status is OrderStatus.FILLED),
-            "canceled": counts.get("canceled", 0),
-            "denied": sum(dict(self.kernel.risk.denials).values()),
-            "rejected": counts.get("rejected", 0),
-            "open": sum(1 for order in orders if not order.status.is_terminal),
-            "fills": sum(totals.count for totals in fills.values()),
-            "fees": sum((totals.fees for totals in fills.values()), ZERO),
-            "realized": portfolio.realized_pnl(currency),
-            "unrealized": portfolio.unrealized_pnl(currency, marks),
-            "state": self.kernel.risk.trading_state.value,
-            "journal": self.journal.last_sequence,
-            "currency": currency,
-        }
+    persistence = attrs.evolve(
+        persistence, policy=attrs.evolve(persistence.policy, currency=settings.currency)
+    )
+    return LoadedConfig(settings, StartOptions(cancel, rate, Decimal(probability)), persistence, warnings)
 
 
 def plain(value: Decimal) -> str:
@@ -318,18 +228,57 @@ class _Signals:
     "config_path",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="TOML configuration: the replay's sections and [start] (see docs/start.md).",
+    help="TOML configuration: the replay's sections, [start], [persistence], [reconciliation].",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="The synthetic market's seed.")
-def start(*, duration: float | None, strategy: str | None, config_path: Path | None, seed: int) -> None:
+@click.option(
+    "--db",
+    "database_url",
+    default=None,
+    metavar="URL",
+    help=f"Journal database (default: [persistence] database_url, ${DATABASE_ENV}, {DEFAULT_DATABASE_URL}).",
+)
+@click.option(
+    "--venue-store",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=f"The simulated venue's own store (default: {DEFAULT_VENUE_STORE}).",
+)
+@click.option("--ephemeral", is_flag=True, help="Keep nothing: journal in memory, venue without a store.")
+def start(
+    *,
+    duration: float | None,
+    strategy: str | None,
+    config_path: Path | None,
+    seed: int,
+    database_url: str | None,
+    venue_store: Path | None,
+    ephemeral: bool,
+) -> None:
     """Run the threaded kernel in paper mode on a synthetic market (Ctrl-C to stop)."""
     try:
-        settings, options, warnings = _load(config_path, strategy)
-        for warning in warnings:
+        loaded = _load(config_path, strategy)
+        for warning in loaded.warnings:
             click.echo(f"warning: risk limits: {warning}", err=True)
-        settings.risk_limits().ensure_valid()
-        paper = PaperKernel(settings, options, seed)
-    except (ConfigError, ReplayConfigError, InvalidRiskLimitsError) as error:
+        loaded.settings.risk_limits().ensure_valid()
+        persistence = loaded.persistence
+        if ephemeral:
+            persistence = attrs.evolve(persistence, database_url=None, venue_store=None)
+        else:
+            if database_url is not None:
+                persistence = attrs.evolve(persistence, database_url=database_url)
+            if venue_store is not None:
+                persistence = attrs.evolve(persistence, venue_store=venue_store)
+        paper = PaperKernel(loaded.settings, loaded.options, seed, persistence)
+    except (
+        ConfigError,
+        ReplayConfigError,
+        InvalidRiskLimitsError,
+        PersistenceError,
+        SnapshotError,
+        JournalSequenceError,
+        InconsistentJournalError,
+    ) as error:
         raise UserError(str(error)) from None
     stop = threading.Event()
     signals = _Signals(stop)
@@ -347,17 +296,42 @@ def start(*, duration: float | None, strategy: str | None, config_path: Path | N
                 continue
             click.echo(f"\r{line}" if tty else line, err=True, nl=not tty)
 
-    status_thread = threading.Thread(target=status, name="status-line", daemon=True)
-    status_thread.start()
+    status_thread: threading.Thread | None = None
     try:
+        if paper.recovered is not None:
+            click.echo(
+                f"recovered: journal at sequence {paper.recovered.last_sequence}, "
+                f"{len(paper.recovered.open_orders)} open orders",
+                err=True,
+            )
+        report = paper.reconcile()
+        if report is not None:
+            click.echo(f"reconciled: {reconciliation_line(report.to_json())}", err=True)
+        paper.start_snapshots()
+        status_thread = threading.Thread(target=status, name="status-line", daemon=True)
+        status_thread.start()
         paper.run_feed(stop, duration)
         open_left = paper.shutdown()
     finally:
         status_stop.set()
-        status_thread.join(2.0)
+        if status_thread is not None:
+            status_thread.join(2.0)
         if tty:
             click.echo("", err=True)
         paper.runtime.stop()
+        paper.close()
     numbers = paper.snapshot()
     signals.restore()
     click.echo(render_summary(numbers, open_left, time.monotonic() - started))
+
+
+def reconciliation_line(report: Mapping[str, Any]) -> str:
+    """One line for a reconciliation report: what was applied and what differed."""
+    applied = len(report.get("reports_applied", []))
+    canceled = len(report.get("orders_canceled", []))
+    differences = report.get("differences", [])
+    halted = " - trading HALTED" if report.get("halted") else ""
+    return (
+        f"{applied} venue reports applied, {canceled} unknown venue orders canceled, "
+        f"{len(differences)} differences{halted}"
+    )

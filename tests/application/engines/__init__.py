@@ -86,6 +86,12 @@ class FakeVenue:
     def cancel_all(self, instrument_id: InstrumentId | None = None) -> None:
         self.calls.append(("cancel_all", instrument_id))
 
+    def cancel_venue_order(self, venue_order_id: VenueOrderId) -> None:
+        self.calls.append(("cancel_venue_order", venue_order_id))
+
+    def order_status(self, client_order_id: ClientOrderId) -> VenueOrderStatus | None:
+        return None
+
     def open_orders(self) -> Sequence[VenueOrderStatus]:
         return []
 

@@ -1,7 +1,8 @@
 """The simulated venue: matches our orders against a replayed market, deterministically from a seed.
 
 `SimulatedVenue` implements the `VenueGateway` port (see `simulated_venue` for the timeline and
-the order rules, `matching_engine` for queue positions and consumed liquidity).
+the order rules, `matching_engine` for queue positions and consumed liquidity); with a
+`SimulatedVenueStore` it keeps its state durably, like an exchange (see `venue_store`).
 """
 
 from infrastructure.venues.simulated.config import SimulatedVenueConfig
@@ -17,6 +18,7 @@ from infrastructure.venues.simulated.simulated_venue import (
     OrderTerms,
     SimulatedVenue,
 )
+from infrastructure.venues.simulated.venue_store import SimulatedVenueStore
 
 __all__ = [
     "ALREADY_CANCELED",
@@ -32,4 +34,5 @@ __all__ = [
     "RestingOrder",
     "SimulatedVenue",
     "SimulatedVenueConfig",
+    "SimulatedVenueStore",
 ]

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from application.ports.venue_gateway import VenueOrderStatus
 from domain.fill import Fill
-from domain.identifiers import ClientOrderId
+from domain.identifiers import ClientOrderId, VenueOrderId
 from domain.instrument import InstrumentId
 from domain.market_data import OrderBookUpdate, TradeTick
 from domain.orders.order import Order
@@ -36,6 +36,14 @@ class ForwardingGateway:
     def cancel_all(self, instrument_id: InstrumentId | None = None) -> None:
         """Ask the venue to cancel every open order (of one instrument, or all)."""
         self._venue.cancel_all(instrument_id)
+
+    def cancel_venue_order(self, venue_order_id: VenueOrderId) -> None:
+        """Ask the venue to cancel one order by the venue's id."""
+        self._venue.cancel_venue_order(venue_order_id)
+
+    def order_status(self, client_order_id: ClientOrderId) -> VenueOrderStatus | None:
+        """The venue's view of one of our orders."""
+        return self._venue.order_status(client_order_id)
 
     def open_orders(self) -> Sequence[VenueOrderStatus]:
         """The venue's open orders."""

@@ -44,6 +44,8 @@ Orders (at effect time; the matching itself is `matching_engine`'s, see its docs
     - No funds check: the ledger may go negative (the kernel's risk engine checks funds).
 
 Cancels
+    - cancel_venue_order(venue order id) cancels by the venue's id (an order we did not place, found
+      at reconciliation), like cancel(id) for an open order; for any other id it reports nothing.
     - cancel(id), at effect time: an open order (partially filled or not) is canceled, the rest of
       it no longer works: OrderCanceled. If it filled completely in between, the cancel lost the
       race: OrderCancelRejected("already filled"); likewise "already canceled", "already
@@ -62,6 +64,21 @@ Fills, fees and the ledger
       price x quantity - fee). So, exactly, for every currency and instrument:
       quote change + sum of signed quantity x price = -sum of fees, base change = sum of signed
       quantities = position. `positions()` is the signed base quantity per instrument.
+
+Queries
+    `order_status(id)` is the venue's view of any order it received, open or closed (REJECTED with
+    no venue order id when it was refused), None if it never received it. `submission_count(id)`
+    counts the submits received for an id (more than one: the kernel sent an id twice).
+
+Durability (`store=SimulatedVenueStore(path)`)
+    The exchange outlives our process. With a store, the venue writes what changed (orders, fills,
+    ledger, positions, id counters, one submissions row per submit received) in one committed
+    transaction before any report leaves it, and at the end of each `advance`: the kernel can never
+    hold a fill the venue forgot. A venue built on a store that has state restores it: orders
+    (open ones rest again, at the back of their level's queue; GTD expiries are rescheduled),
+    fills, ledger, positions, counters, and so the duplicate-id refusal. The book, requests and
+    reports in flight are not stored (the feed rebuilds the book; in-flight messages are lost, as
+    on a network). Without a store (the default) nothing is written and nothing else changes.
 
 Snapshot
     `snapshot()` is the venue's whole state (orders of any status, fills, ledger, id counters,
@@ -84,7 +101,12 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from application.ports.clock import Clock
-from application.ports.venue_gateway import VenueOrderStatus, VenueReport, VenueReportSink
+from application.ports.venue_gateway import (
+    VENUE_REJECTED,
+    VenueOrderStatus,
+    VenueReport,
+    VenueReportSink,
+)
 from domain.errors import InvalidValueError
 from domain.fill import Fill
 from domain.identifiers import ClientOrderId, FillId, VenueOrderId
@@ -104,6 +126,7 @@ from domain.orders import (
 from domain.orders.order import Order
 from infrastructure.venues.simulated.config import SimulatedVenueConfig
 from infrastructure.venues.simulated.matching_engine import Execution, MatchingEngine, check_update
+from infrastructure.venues.simulated.venue_store import SimulatedVenueStore, VenueChanges
 
 __all__ = [
     "ALREADY_CANCELED",
@@ -262,6 +285,11 @@ class _Cancel:
 
 
 @attrs.frozen
+class _CancelVenue:
+    venue_order_id: VenueOrderId
+
+
+@attrs.frozen
 class _CancelAll:
     instrument_id: InstrumentId | None
 
@@ -286,7 +314,7 @@ class _Trade:
     trade: TradeTick
 
 
-_Item: TypeAlias = _Submit | _Cancel | _CancelAll | _Expire | _Deliver | _Book | _Trade
+_Item: TypeAlias = _Submit | _Cancel | _CancelVenue | _CancelAll | _Expire | _Deliver | _Book | _Trade
 _Entry: TypeAlias = tuple[int, int, _Item]  # (time, sequence, item): sequences are unique
 
 
@@ -301,6 +329,8 @@ class SimulatedVenue:
         report_sink: VenueReportSink,
         instruments: Iterable[Instrument],
         config: SimulatedVenueConfig | None = None,
+        *,
+        store: SimulatedVenueStore | None = None,
     ) -> None:
         self._config = config if config is not None else SimulatedVenueConfig()
         self.venue = self._config.venue
@@ -317,7 +347,10 @@ class SimulatedVenue:
                 )
             self._instruments[instrument.id] = instrument
         self._lock = threading.RLock()
+        self._store = store
         self._reset()
+        if store is not None:
+            self._load(store)
 
     def _reset(self) -> None:
         """The state of a venue that has done nothing yet."""
@@ -335,6 +368,15 @@ class SimulatedVenue:
         self._positions: dict[InstrumentId, Decimal] = {}
         self._next_order_number = 1
         self._next_fill_number = 1
+        self._submissions: dict[ClientOrderId, int] = {}
+        self._by_venue_id: dict[VenueOrderId, ClientOrderId] = {}
+        # What changed since the last write to the store (tracked only with a store).
+        self._dirty_orders: dict[ClientOrderId, _VenueOrder] = {}
+        self._new_fills: list[Fill] = []
+        self._dirty_currencies: set[str] = set()
+        self._dirty_instruments: set[InstrumentId] = set()
+        self._new_submissions: list[tuple[ClientOrderId, int]] = []
+        self._counters_dirty = False
 
     # -- the gateway: requests ---------------------------------------------------------------
 
@@ -354,25 +396,28 @@ class SimulatedVenue:
         with self._lock:
             self._push(self._arrival_ns(), _CancelAll(instrument_id))
 
+    def cancel_venue_order(self, venue_order_id: VenueOrderId) -> None:
+        """Ask to cancel one order by the venue's id; it takes effect after the request latency."""
+        with self._lock:
+            self._push(self._arrival_ns(), _CancelVenue(venue_order_id))
+
     # -- the gateway: queries (the state as processed so far; call advance first) -------------
 
     def open_orders(self) -> Sequence[VenueOrderStatus]:
         """The orders working at the venue now, in time priority."""
         with self._lock:
-            return [
-                VenueOrderStatus(
-                    client_order_id=order.terms.client_order_id,
-                    venue_order_id=order.venue_order_id,
-                    instrument_id=order.terms.instrument_id,
-                    side=order.terms.side,
-                    price=order.terms.price,
-                    quantity=order.terms.quantity,
-                    filled_quantity=order.filled,
-                    status=order.status.value,
-                )
-                for order in self._open.values()
-                if order.venue_order_id is not None
-            ]
+            return [_status_of(order) for order in self._open.values() if order.venue_order_id is not None]
+
+    def order_status(self, client_order_id: ClientOrderId) -> VenueOrderStatus | None:
+        """The venue's view of an order it received, open or closed; None if it never received it."""
+        with self._lock:
+            order = self._orders.get(client_order_id)
+            return None if order is None else _status_of(order)
+
+    def submission_count(self, client_order_id: ClientOrderId) -> int:
+        """How many submits with this client order id the venue has received."""
+        with self._lock:
+            return self._submissions.get(client_order_id, 0)
 
     def fills_since(self, ts_ns: int) -> Sequence[Fill]:
         """Every fill at or after `ts_ns`, oldest first."""
@@ -435,6 +480,7 @@ class SimulatedVenue:
                 self._now_ns = max(self._now_ns, ts_ns)
                 self._process(item, self._now_ns)
             self._now_ns = max(self._now_ns, now_ns)
+            self._flush()
 
     def next_event_ns(self) -> int | None:
         """When the next queued event is due (a request, market event, expiry or report), if any."""
@@ -469,6 +515,7 @@ class SimulatedVenue:
                 "positions": {str(key): str(size) for key, size in self._positions.items()},
                 "engines": {str(key): engine.snapshot() for key, engine in self._engines.items()},
                 "queue": [_entry_to_json(entry) for entry in sorted(self._queue)],
+                "submissions": {key.value: count for key, count in self._submissions.items()},
             }
 
     def restore(self, data: Mapping[str, Any]) -> None:
@@ -507,6 +554,110 @@ class SimulatedVenue:
             }
             self._queue = [_entry_from_json(entry) for entry in data["queue"]]
             heapq.heapify(self._queue)
+            self._submissions = {
+                ClientOrderId.parse(key): int(count) for key, count in data.get("submissions", {}).items()
+            }
+            self._index_venue_ids()
+            if self._store is not None:  # the restored state replaces what the store holds
+                self._dirty_orders = dict(self._orders)
+                self._new_fills = list(self._fills)
+                self._dirty_currencies = set(self._balances)
+                self._dirty_instruments = set(self._positions)
+                self._counters_dirty = True
+                self._flush()
+
+    # -- internals: the durable store -------------------------------------------------------
+
+    def _index_venue_ids(self) -> None:
+        self._by_venue_id = {
+            order.venue_order_id: key
+            for key, order in self._orders.items()
+            if order.venue_order_id is not None
+        }
+
+    def _load(self, store: SimulatedVenueStore) -> None:
+        """Restore the durable state from `store`, or write the starting state to a new store."""
+        if store.is_empty():
+            self._dirty_currencies = set(self._balances)
+            self._counters_dirty = True
+            self._flush()
+            return
+        state = store.load()
+        if state.meta.get("venue") != self.venue:
+            raise InvalidValueError(
+                f"store of venue {state.meta.get('venue')!r} given to venue {self.venue!r}"
+            )
+        self._next_order_number = int(state.meta["next_order_number"])
+        self._next_fill_number = int(state.meta["next_fill_number"])
+        self._now_ns = int(state.meta.get("now_ns", "0"))
+        for order_data in state.orders:
+            order = _VenueOrder.from_json(order_data)
+            self._orders[order.terms.client_order_id] = order
+        self._fills = [_fill_from_json(fill) for fill in state.fills]
+        self._balances = {currency: to_decimal(amount) for currency, amount in state.balances.items()}
+        self._positions = {InstrumentId.parse(key): to_decimal(size) for key, size in state.positions.items()}
+        for text, _ts_ns in state.submissions:
+            key = ClientOrderId.parse(text)
+            self._submissions[key] = self._submissions.get(key, 0) + 1
+        self._index_venue_ids()
+        for order in sorted(self._orders.values(), key=lambda o: o.priority):
+            if order.status is not _Status.OPEN:
+                continue
+            terms = order.terms
+            key = terms.client_order_id
+            self._open[key] = order
+            if terms.price is not None:
+                self._engines[terms.instrument_id].rest(
+                    key, terms.side, terms.price, order.leaves, order.priority
+                )
+            if terms.time_in_force is TimeInForce.GTD and terms.expire_at_ns is not None:
+                self._push(terms.expire_at_ns, _Expire(key))
+
+    def _changed(self, order: _VenueOrder) -> None:
+        if self._store is not None:
+            self._dirty_orders[order.terms.client_order_id] = order
+
+    def _flush(self) -> None:
+        """Write what changed since the last flush, in one committed transaction."""
+        store = self._store
+        if store is None:
+            return
+        if not (
+            self._dirty_orders
+            or self._new_fills
+            or self._dirty_currencies
+            or self._dirty_instruments
+            or self._new_submissions
+            or self._counters_dirty
+        ):
+            return
+        meta: dict[str, str] = {}
+        if self._counters_dirty:
+            meta = {
+                "venue": self.venue,
+                "next_order_number": str(self._next_order_number),
+                "next_fill_number": str(self._next_fill_number),
+                "now_ns": str(self._now_ns),
+            }
+        store.write(
+            VenueChanges(
+                orders={key.value: order.to_json() for key, order in self._dirty_orders.items()},
+                fills=tuple((fill.fill_id.value, _fill_to_json(fill)) for fill in self._new_fills),
+                balances={c: str(self._balances.get(c, ZERO)) for c in sorted(self._dirty_currencies)},
+                positions={
+                    str(i): str(self._positions.get(i, ZERO))
+                    for i in sorted(self._dirty_instruments, key=str)
+                },
+                submissions=tuple((key.value, ts_ns) for key, ts_ns in self._new_submissions),
+                meta=meta,
+            )
+        )
+        self._dirty_orders = {}
+        self._new_fills = []
+        self._dirty_currencies = set()
+        self._dirty_instruments = set()
+        self._new_submissions = []
+        self._counters_dirty = False
 
     # -- internals: time ---------------------------------------------------------------------
 
@@ -537,6 +688,7 @@ class SimulatedVenue:
 
     def _process(self, item: _Item, now: int) -> None:
         if isinstance(item, _Deliver):
+            self._flush()  # durable before any report about it leaves the venue
             self._sink(item.report)
         elif isinstance(item, _Book):
             executions = self._engines[item.update.instrument_id].apply_book_update(item.update)
@@ -548,6 +700,12 @@ class SimulatedVenue:
             self._on_submit(item.terms, now)
         elif isinstance(item, _Cancel):
             self._on_cancel(item.client_order_id, now)
+        elif isinstance(item, _CancelVenue):
+            key = self._by_venue_id.get(item.venue_order_id)
+            order = None if key is None else self._open.get(key)
+            if order is not None:  # else not open (or unknown): nothing to report about it
+                self._close(order, _Status.CANCELED)
+                self._report(OrderCanceled(order.terms.client_order_id, now))
         elif isinstance(item, _CancelAll):
             for order in list(self._open.values()):
                 if item.instrument_id is None or order.terms.instrument_id == item.instrument_id:
@@ -561,12 +719,16 @@ class SimulatedVenue:
 
     def _on_submit(self, terms: OrderTerms, now: int) -> None:
         client_order_id = terms.client_order_id
+        self._submissions[client_order_id] = self._submissions.get(client_order_id, 0) + 1
+        if self._store is not None:
+            self._new_submissions.append((client_order_id, now))
         if client_order_id in self._orders:
             self._report(OrderRejected(client_order_id, now, DUPLICATE_CLIENT_ORDER_ID))
             return
         reason = self._refusal(terms, now)
         if reason is not None:
             self._orders[client_order_id] = _VenueOrder(terms, _Status.REJECTED)
+            self._changed(self._orders[client_order_id])
             self._report(OrderRejected(client_order_id, now, reason))
             return
         engine = self._engines[terms.instrument_id]
@@ -575,6 +737,9 @@ class SimulatedVenue:
         self._next_order_number += 1
         self._orders[client_order_id] = order
         self._open[client_order_id] = order
+        self._by_venue_id[venue_order_id] = client_order_id
+        self._changed(order)
+        self._counters_dirty = self._store is not None
         self._report(OrderAccepted(client_order_id, now, venue_order_id))
 
         limit = terms.price if terms.order_type is OrderType.LIMIT else None
@@ -646,6 +811,7 @@ class SimulatedVenue:
     def _close(self, order: _VenueOrder, status: _Status) -> None:
         """The order stops working: canceled, expired or filled."""
         order.status = status
+        self._changed(order)
         client_order_id = order.terms.client_order_id
         del self._open[client_order_id]
         self._engines[order.terms.instrument_id].remove(client_order_id)
@@ -691,9 +857,29 @@ class SimulatedVenue:
         )
         order.filled = _EXACT.add(order.filled, execution.quantity)
         self._fills.append(fill)
+        if self._store is not None:
+            self._changed(order)
+            self._new_fills.append(fill)
+            self._dirty_currencies.update((instrument.quote, instrument.base))
+            self._dirty_instruments.add(terms.instrument_id)
+            self._counters_dirty = True
         self._report(OrderFilled.from_fill(fill))
         if order.filled >= terms.quantity:
             self._close(order, _Status.FILLED)
+
+
+def _status_of(order: _VenueOrder) -> VenueOrderStatus:
+    terms = order.terms
+    return VenueOrderStatus(
+        client_order_id=terms.client_order_id,
+        venue_order_id=order.venue_order_id,
+        instrument_id=terms.instrument_id,
+        side=terms.side,
+        price=terms.price,
+        quantity=terms.quantity,
+        filled_quantity=order.filled,
+        status=VENUE_REJECTED if order.status is _Status.REJECTED else order.status.value,
+    )
 
 
 # ----- snapshot codecs -----
@@ -789,6 +975,9 @@ def _entry_to_json(entry: _Entry) -> dict[str, Any]:
     elif isinstance(item, _Cancel | _Expire):
         data["kind"] = "cancel" if isinstance(item, _Cancel) else "expire"
         data["client_order_id"] = item.client_order_id.value
+    elif isinstance(item, _CancelVenue):
+        data["kind"] = "cancel_venue"
+        data["venue_order_id"] = item.venue_order_id.value
     elif isinstance(item, _CancelAll):
         data["kind"] = "cancel_all"
         data["instrument_id"] = None if item.instrument_id is None else str(item.instrument_id)
@@ -824,6 +1013,8 @@ def _entry_from_json(data: Mapping[str, Any]) -> _Entry:
         item = _Cancel(ClientOrderId.parse(data["client_order_id"]))
     elif kind == "expire":
         item = _Expire(ClientOrderId.parse(data["client_order_id"]))
+    elif kind == "cancel_venue":
+        item = _CancelVenue(VenueOrderId(data["venue_order_id"]))
     elif kind == "cancel_all":
         instrument = data["instrument_id"]
         item = _CancelAll(None if instrument is None else InstrumentId.parse(instrument))

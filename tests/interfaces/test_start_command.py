@@ -89,3 +89,30 @@ def test_an_unknown_start_key_exits_2(tmp_path: Path) -> None:
     _stdout, stderr = process.communicate(timeout=TIMEOUT_S)
     assert process.returncode == 2
     assert "unknown key in [start]: foo" in stderr
+
+
+def test_a_second_signal_exits_at_once_and_the_journal_stays_whole(tmp_path: Path) -> None:
+    process = _start("--duration", "60", cwd=tmp_path)
+    time.sleep(3.0)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    _stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+    # At once (128 + SIGTERM), unless the clean stop had already finished (0): never killed mid-write.
+    assert process.returncode in (128 + signal.SIGTERM, 0), stderr
+    assert "SIGTERM: stopping" in stderr
+    verify = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", "journal", "verify"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    restarted = _start("--duration", "1", cwd=tmp_path)
+    stdout, stderr = restarted.communicate(timeout=TIMEOUT_S)
+    assert restarted.returncode == 0, stderr
+    assert "recovered: journal at sequence" in stderr
+    assert _count(stdout, r"open\s+(\d+) open orders left") == 0

@@ -26,6 +26,15 @@ transition table. What `Order.apply` returns decides what follows:
   nothing is published: a fill is reported to the portfolio once;
 - a report for an unknown order, or one the order refuses (a contradiction such as a fill on a
   rejected order), is journaled as `ReportNotApplied`, counted, and notified as CRITICAL.
+
+Rebuild (a restarted actor, `rebuild()`): the order table, the open orders and the id counter are
+replaced by a fold of the journal (`KernelState`, from `state_factory`): execution journals every
+order event it applies before it publishes it, so the fold holds exactly the orders as the
+failed instance left them in the journal, whatever it half-updated in memory. The id counter
+never goes back (an id the failed instance drew but did not journal is skipped, never reissued).
+Kept as they were: `counts` (statistics of this process, never read for a decision; the failed
+instance counted only what it had journaled) and the venues failing since their last success
+(successes are not journaled; keeping them means risk still hears the next success).
 """
 
 from __future__ import annotations
@@ -89,6 +98,7 @@ class ExecutionEngine:
         *,
         seed: int,
         notifier: Notifier | None = None,
+        state_factory: Callable[[], KernelState] | None = None,
     ) -> None:
         self._venues = dict(venues)  # keyed by the venue name instruments carry
         self._bus = bus
@@ -96,6 +106,7 @@ class ExecutionEngine:
         self._clock = clock
         self._ids = ClientOrderIdGenerator(seed)
         self._notifier = notifier
+        self._state_factory = state_factory  # an empty KernelState configured as the kernel is
         self._orders: dict[ClientOrderId, Order] = {}
         self._open: dict[ClientOrderId, Order] = {}  # not terminal, in creation order
         self._failing_venues: dict[str, int] = {}
@@ -127,17 +138,37 @@ class ExecutionEngine:
         """
         if self._orders:
             raise ValueError("restore an execution engine before it handles any order")
+        self._reset(state)
+
+    def rebuild(self) -> None:
+        """Replace the orders, open orders and id counter with the journal's fold (see the module doc)."""
+        if self._state_factory is None:
+            raise RuntimeError("the execution engine cannot rebuild: it was built without a state_factory")
+        state = self._state_factory()
+        for record in self._journal.journal.read(state.last_sequence + 1):
+            state.apply(record)
+        self._reset(state, keep_counter=True)
+
+    def _reset(self, state: KernelState, *, keep_counter: bool = False) -> None:
+        """Replace every order and the id counter with the state's (orders are deep copies)."""
         if state.id_seed % 256 != self._ids.namespace:
             raise ValueError(
                 f"recovered ids count namespace {state.id_seed % 256}, "
                 f"this engine issues namespace {self._ids.namespace}"
             )
+        orders: dict[ClientOrderId, Order] = {}
+        open_orders: dict[ClientOrderId, Order] = {}
         for order in state.orders:
             copied = copy.deepcopy(order)
-            self._orders[copied.client_order_id] = copied
+            orders[copied.client_order_id] = copied
             if copied.is_open:
-                self._open[copied.client_order_id] = copied
-        self._ids = ClientOrderIdGenerator(self._ids.seed, state.next_id_counter)
+                open_orders[copied.client_order_id] = copied
+        counter = state.next_id_counter
+        if keep_counter:
+            counter = max(counter, self._ids.next_counter)
+        self._orders = orders
+        self._open = open_orders
+        self._ids = ClientOrderIdGenerator(self._ids.seed, counter)
 
     # ----- messages -----
 

@@ -14,12 +14,23 @@
 For reports the engine keeps the starting and latest equity, the largest drawdown (high-water
 mark less equity, in the currency), the closed round trips, fill totals per instrument, and one
 equity sample per `sample_interval_ns` of clock time (the last valuation in each interval).
+
+Rebuild (a restarted actor, `rebuild()`): the portfolio (positions, balances, realized P&L, the
+applied fill ids), the last fill prices, fill totals and round trips are replaced by a fold of the
+journal (`KernelState`, from `state_factory`), which applies every fill execution journaled as
+applied to its order. Under the threaded runtime the fold may already hold fills whose
+`OrderUpdated` is still in this engine's inbox (execution journals a fill before it publishes
+it): delivered after the rebuild, each is a duplicate (same fill id) to the portfolio, journaled
+as such and applied once. Kept: the marks (market data is not journaled, and a fill cannot
+corrupt them), the equity tracker (high-water mark and start-of-day equity come from valuations,
+which are not journaled; it is only replaced whole, so never half-updated) and the report figures
+(starting equity, drawdown, samples). Equity is then revalued, and risk hears of any change.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -67,6 +78,7 @@ class PortfolioEngine:
         starting_balance: Decimal,
         publish_to: Iterable[str] = (RISK,),
         sample_interval_ns: int = 1_000_000_000,
+        state_factory: Callable[[], KernelState] | None = None,
     ) -> None:
         if sample_interval_ns <= 0:
             raise ValueError(f"sample_interval_ns must be positive, got {sample_interval_ns}")
@@ -77,6 +89,7 @@ class PortfolioEngine:
         self._currency = currency
         self._publish_to = tuple(publish_to)
         self._sample_interval_ns = sample_interval_ns
+        self._state_factory = state_factory  # an empty KernelState configured as the kernel is
         self._portfolio = Portfolio()
         if starting_balance > 0:
             self._portfolio.deposit(currency, starting_balance)
@@ -124,6 +137,26 @@ class PortfolioEngine:
         """
         if self._last_sent is not None or self.fills:
             raise ValueError("restore a portfolio engine before it handles any message")
+        self._reset(state)
+        self.equity_start = self._portfolio.equity(self._currency, self.marks())
+        self.equity_end = self.equity_start
+
+    def rebuild(self) -> None:
+        """Replace the portfolio and what fills added up to with the journal's fold (see the module doc)."""
+        if self._state_factory is None:
+            raise RuntimeError("the portfolio engine cannot rebuild: it was built without a state_factory")
+        state = self._state_factory()
+        for record in self._journal.journal.read(state.last_sequence + 1):
+            state.apply(record)
+        tracker = self._portfolio.equity_tracker(self._currency)
+        last_valuation = None if tracker is None else tracker.last
+        self._reset(state)
+        if last_valuation is not None:
+            self._portfolio.restore_equity_tracker(last_valuation)
+        self._revalue()
+
+    def _reset(self, state: KernelState) -> None:
+        """Replace the portfolio, last fill prices, fill totals and round trips with the state's (copies)."""
         self._portfolio = copy.deepcopy(state.portfolio)
         self._last_fill_price = state.last_fill_prices
         self.fills = {
@@ -131,8 +164,6 @@ class PortfolioEngine:
             for iid, total in state.fill_totals.items()
         }
         self.round_trips = list(state.round_trips)
-        self.equity_start = self._portfolio.equity(self._currency, self.marks())
-        self.equity_end = self.equity_start
 
     # ----- messages -----
 

@@ -33,12 +33,26 @@ The circuit breaker hears rejects (`OrderRejected` updates), venue call failures
 `PortfolioSnapshot`). When it trips, the trip and a `CancelAllOrders` are journaled and the
 command goes to execution; every change of the effective trading state is journaled and sent to
 the strategies as `TradingStateChanged`.
+
+Rebuild (a restarted actor, `rebuild()`): everything the journal says is replaced by a fold of it
+(`KernelState`, from `state_factory`): the breaker (a fresh one, restored from the journaled trips
+and resets), the operator's halts, the open orders, the positions and the fill ids counted in them,
+the next approval id and the trading state last published (a change is published now). From
+risk's own records: the approved intents not yet built into orders, or built and not yet submitted
+(their `OrderUpdated` is still to come), count as in flight, and the throttle's send times are the
+journaled approvals' times. Under the threaded runtime the fold may hold fills and order changes
+whose `OrderUpdated` is still in this engine's inbox: delivered after the rebuild, a fill whose id
+was counted is not counted again, and each update's snapshot (sent in order) overwrites the order's.
+Kept: the tops and marks (market data is not journaled), the portfolio's last `PortfolioSnapshot`
+(not journaled; replaced whole by each message, so never half-updated) and the statistics
+(`checks`, `approvals`, `denials`). Lost, as after a process restart: the breaker's venue-failure
+count and reject window (not journaled).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -51,6 +65,7 @@ from application.engines.messages import (
     RISK_STREAM,
     DenyIntent,
     ExecuteIntent,
+    OrderInitialized,
     OrderSnapshot,
     OrderUpdated,
     PortfolioSnapshot,
@@ -62,12 +77,13 @@ from application.ports.clock import Clock
 from application.ports.notifier import Notifier, Severity
 from application.runtime.bus import Bus
 from domain.errors import InvalidValueError
-from domain.identifiers import ClientOrderId
+from domain.identifiers import ClientOrderId, FillId
 from domain.instrument import Instrument, InstrumentId
 from domain.market_data import BookTop
 from domain.numbers import EXACT_CONTEXT, ZERO
 from domain.order_terms import OrderSide
 from domain.orders.order_events import OrderFilled, OrderRejected
+from domain.orders.order_status import OrderStatus
 from domain.risk.breaker_events import BreakerOutput, BreakerTripped, CancelAllOrders
 from domain.risk.circuit_breaker import CircuitBreaker
 from domain.risk.exposure import Exposure
@@ -122,7 +138,10 @@ class RiskEngine:
         starting_equity: Decimal,
         strategy_destinations: Iterable[str] = (),
         notifier: Notifier | None = None,
+        state_factory: Callable[[], KernelState] | None = None,
     ) -> None:
+        self._limits = limits
+        self._state_factory = state_factory  # an empty KernelState configured as the kernel is
         self._check = PreTradeCheck(limits)
         self._breaker = CircuitBreaker(limits)
         self._throttle = OrderThrottle.from_limits(limits)
@@ -141,6 +160,7 @@ class RiskEngine:
         self._orders: dict[ClientOrderId, OrderSnapshot] = {}
         self._in_flight: dict[int, OrderIntent] = {}
         self._positions: dict[InstrumentId, Decimal] = {}
+        self._fill_ids: set[FillId] = set()  # the fills counted in the positions
         self._portfolio = PortfolioSnapshot(
             currency, starting_equity, starting_equity, ZERO, ((currency, starting_equity),), 0
         )
@@ -184,25 +204,61 @@ class RiskEngine:
         """
         if self._breaker.history or self._orders or self.checks:
             raise ValueError("restore a risk engine before it handles any message")
-        self._breaker.restore(state.breaker_history)
+        self._reset(state)
+        marks = state.last_fill_prices
+        portfolio = state.portfolio
+        equity = portfolio.equity(self._currency, marks)
+        balances = tuple(sorted(portfolio.account.balances().items()))
+        self._portfolio = PortfolioSnapshot(self._currency, equity, equity, ZERO, balances, 0)
+        self._publish_state("restored after a restart")
+
+    def rebuild(self) -> None:
+        """Replace what the journal says with its fold, keeping market data (see the module doc)."""
+        if self._state_factory is None:
+            raise RuntimeError("the risk engine cannot rebuild: it was built without a state_factory")
+        state = self._state_factory()
+        approved: dict[int, ExecuteIntent] = {}  # risk's approvals, by approval id
+        built: dict[int, ClientOrderId] = {}  # approval id -> the order execution built for it
+        for record in self._journal.journal.read(state.last_sequence + 1):
+            state.apply(record)
+            event = record.event
+            if isinstance(event, ExecuteIntent) and record.stream_id == RISK_STREAM:
+                approved[event.approval_id] = event
+            elif isinstance(event, OrderInitialized) and event.approval_id is not None:
+                built[event.approval_id] = event.order.client_order_id
+        in_flight: dict[int, OrderIntent] = {}
+        for approval_id, command in approved.items():
+            order = state.order(built[approval_id]) if approval_id in built else None
+            if approval_id not in built or (order is not None and order.status is OrderStatus.INITIALIZED):
+                in_flight[approval_id] = command.intent
+        throttle = OrderThrottle.from_limits(self._limits)
+        if throttle is not None:
+            for command in approved.values():
+                throttle.record(command.ts_ns)
+        self._reset(state)
+        self._in_flight = in_flight
+        self._throttle = throttle
+        self._publish_state("rebuilt after an actor restart")
+
+    def _reset(self, state: KernelState) -> None:
+        """Replace breaker, halts, open orders, positions, approvals and published state with the state's."""
+        breaker = CircuitBreaker(self._limits)
+        breaker.restore(state.breaker_history)
+        self._breaker = breaker
         self._operator_state = state.operator_state
         self._halted_instruments = state.halted_instruments
         self._orders = {order.client_order_id: OrderSnapshot.of(order) for order in state.open_orders}
+        self._in_flight = {}
         self._positions = {
             position.instrument_id: position.quantity
             for position in state.portfolio.positions()
             if not position.is_flat
         }
-        marks = state.last_fill_prices
-        for instrument_id, price in marks.items():
+        self._fill_ids = set(state.fill_ids)
+        for instrument_id, price in state.last_fill_prices.items():
             self._marks.setdefault(instrument_id, price)
-        portfolio = state.portfolio
-        equity = portfolio.equity(self._currency, marks)
-        balances = tuple(sorted(portfolio.account.balances().items()))
-        self._portfolio = PortfolioSnapshot(self._currency, equity, equity, ZERO, balances, 0)
         self._next_approval = state.last_approval_id + 1
         self._published_state = state.trading_state
-        self._publish_state("restored after a restart")
 
     # ----- messages -----
 
@@ -245,8 +301,9 @@ class RiskEngine:
         else:
             self._orders[snapshot.client_order_id] = snapshot
         event = update.event
-        if isinstance(event, OrderFilled):
+        if isinstance(event, OrderFilled) and event.fill.fill_id not in self._fill_ids:
             fill = event.fill
+            self._fill_ids.add(fill.fill_id)
             self._positions[fill.instrument_id] = _EXACT.add(
                 self._positions.get(fill.instrument_id, ZERO), fill.signed_quantity
             )

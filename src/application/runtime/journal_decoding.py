@@ -131,6 +131,10 @@ def _no_float(text: str) -> object:
 
 _MISSING = object()
 _HINTS: dict[type, dict[str, Any]] = {}
+#: Per attrs class: (constructor key, type hint, required, where) for each init field, and the keys.
+_FIELDS: dict[type, tuple[tuple[tuple[str, Any, bool, str], ...], frozenset[str]]] = {}
+#: Leaf types decoded by a direct check (the hot path: most values are str, int, Decimal, enums).
+_SCALARS = (str, int, bool)
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -144,11 +148,37 @@ def _hints(cls: type) -> dict[str, Any]:
     return hints
 
 
+def _fields(cls: type) -> tuple[tuple[tuple[str, Any, bool, str], ...], frozenset[str]]:
+    cached = _FIELDS.get(cls)
+    if cached is None:
+        hints = _hints(cls)
+        fields = tuple(
+            (
+                field.alias or field.name,
+                hints.get(field.name, field.type),
+                field.default is attrs.NOTHING,
+                f"{cls.__name__}.{field.alias or field.name}",
+            )
+            for field in attrs.fields(cls)
+            if field.init
+        )
+        cached = (fields, frozenset({"type", *(key for key, _, _, _ in fields)}))
+        _FIELDS[cls] = cached
+    return cached
+
+
 class _Decoder:
     def __init__(self, registry: Mapping[str, type]) -> None:
         self._registry = registry
 
     def decode(self, value: object, tp: Any, where: str) -> object:
+        if tp in _SCALARS and type(value) is tp:  # the hot path (bool is not an int here)
+            return value
+        if tp is Decimal and type(value) is str:
+            try:
+                return Decimal(value)
+            except InvalidOperation:
+                raise UndecodableEventError(f"{where}: {value!r} is not a decimal") from None
         tp = _unwrap(tp)
         if tp is Any or tp is object:
             return self._by_shape(value, where)
@@ -214,22 +244,17 @@ class _Decoder:
         return self._construct(value, named, where)
 
     def _construct(self, value: dict[str, object], cls: type, where: str) -> object:
-        hints = _hints(cls)
+        fields, names = _fields(cls)
         kwargs: dict[str, object] = {}
-        names = {"type"}
-        for field in attrs.fields(cls):
-            if not field.init:
-                continue
-            key = field.alias or field.name
-            names.add(key)
+        for key, hint, required, field_where in fields:
             item = value.get(key, _MISSING)
             if item is _MISSING:
-                if field.default is attrs.NOTHING:
+                if required:
                     raise UndecodableEventError(f"{cls.__name__}: missing field {key!r}")
                 continue
-            kwargs[key] = self.decode(item, hints.get(field.name, field.type), f"{cls.__name__}.{key}")
-        unknown = sorted(set(value) - names)
-        if unknown:
+            kwargs[key] = self.decode(item, hint, field_where)
+        if len(value) > len(names) or not names.issuperset(value):
+            unknown = sorted(set(value) - names)
             raise UndecodableEventError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
         try:
             return cls(**kwargs)
@@ -268,7 +293,11 @@ class _Decoder:
                     for i, (item, arg) in enumerate(zip(value, args, strict=True))
                 )
             item_type = args[0] if args else object
-            items = [self.decode(item, item_type, f"{where}[{i}]") for i, item in enumerate(value)]
+            dec = self.decode
+            try:
+                items = [dec(item, item_type, where) for item in value]
+            except UndecodableEventError:  # again, naming each item's index, for the message
+                items = [dec(item, item_type, f"{where}[{i}]") for i, item in enumerate(value)]
             if origin is list:
                 return items
             if origin is set:
@@ -280,10 +309,14 @@ class _Decoder:
             if not isinstance(value, dict):
                 raise UndecodableEventError(f"{where}: expected an object, got {type(value).__name__}")
             key_type, value_type = args if args else (object, object)
-            return {
-                self._key(key, key_type, where): self.decode(item, value_type, f"{where}[{key!r}]")
-                for key, item in value.items()
-            }
+            dec, key_of = self.decode, self._key
+            try:
+                return {key_of(k, key_type, where): dec(item, value_type, where) for k, item in value.items()}
+            except UndecodableEventError:  # again, naming each item's key, for the message
+                return {
+                    key_of(k, key_type, where): dec(item, value_type, f"{where}[{k!r}]")
+                    for k, item in value.items()
+                }
         raise UndecodableEventError(f"{where}: cannot decode a {origin!r}")
 
     def _key(self, key: str, key_type: Any, where: str) -> object:
@@ -304,23 +337,37 @@ class _Decoder:
             return self.decode(key, key_type, f"{where} key {key!r}")
 
     def _by_shape(self, value: object, where: str) -> object:
-        if isinstance(value, dict):
-            tag = value.get("type")
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            return value
+        if kind is dict:
+            mapping = cast(dict[str, object], value)  # JSON object keys are always str
+            tag = mapping.get("type")
             cls = self._registry.get(tag) if isinstance(tag, str) else None
             if cls is not None:
-                return self._construct(value, cls, where)
-            return {
-                self._expect(key, str, where): self._by_shape(item, f"{where}[{key!r}]")
-                for key, item in value.items()
-            }
-        if isinstance(value, list):
-            return [self._by_shape(item, f"{where}[{i}]") for i, item in enumerate(value)]
-        if value is None or isinstance(value, (bool, int, str)):
-            return value
-        raise UndecodableEventError(f"{where}: {type(value).__name__} is not a JSON value")
+                return self._construct(mapping, cls, where)
+            shape = self._by_shape
+            return {key: shape(item, where) for key, item in mapping.items()}
+        if kind is list:
+            shape = self._by_shape
+            return [shape(item, where) for item in cast(list[object], value)]
+        raise UndecodableEventError(f"{where}: {kind.__name__} is not a JSON value")
+
+
+_UNWRAPPED: dict[Any, Any] = {}
 
 
 def _unwrap(tp: Any) -> Any:
+    try:
+        return _UNWRAPPED[tp]
+    except KeyError:
+        unwrapped = _UNWRAPPED[tp] = _unwrap_uncached(tp)
+        return unwrapped
+    except TypeError:  # an unhashable annotation
+        return _unwrap_uncached(tp)
+
+
+def _unwrap_uncached(tp: Any) -> Any:
     while True:
         if typing.get_origin(tp) is typing.Annotated:
             tp = typing.get_args(tp)[0]

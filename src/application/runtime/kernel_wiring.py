@@ -14,7 +14,9 @@ subscribes them to each other:
     risk -> TradingStateChanged -> strategy:<id>
 
 After a process restart `recovered` (the journal's state, `application.recovery`) restores the
-engines before any message, so the kernel continues where the journal ends.
+engines before any message, so the kernel continues where the journal ends. Risk, execution and
+the portfolio also get a `state_factory` (an empty `KernelState` configured as this kernel is):
+when their actor is restarted, their `rebuild()` folds the journal into one and resets from it.
 
 Venue adapters are built by the caller (their report sink must send to `EXECUTION` on the same
 runtime) and passed in keyed by the venue name that instrument ids carry.
@@ -112,6 +114,11 @@ def wire_kernel(
     engine is restored from it before any message: orders and ids, portfolio, risk, strategies.
     """
     writer = JournalWriter(journal, clock)
+
+    def empty_state() -> KernelState:
+        """A state with nothing folded, configured as this kernel (what `rebuild()` folds into)."""
+        return KernelState(instruments, currency=currency, starting_balance=starting_balance, id_seed=seed)
+
     data = DataEngine(runtime, writer, depth=depth)
     for venue, feed in feeds.items():
         data.add_venue(venue, feed.pipeline, feed.on_sent)
@@ -135,10 +142,19 @@ def wire_kernel(
         starting_equity=starting_balance,
         strategy_destinations=[strategy_destination(sid) for sid in strategy_engines],
         notifier=notifier,
+        state_factory=empty_state,
     )
-    execution = ExecutionEngine(venues, runtime, writer, clock, seed=seed, notifier=notifier)
+    execution = ExecutionEngine(
+        venues, runtime, writer, clock, seed=seed, notifier=notifier, state_factory=empty_state
+    )
     portfolio = PortfolioEngine(
-        instruments, runtime, writer, clock, currency=currency, starting_balance=starting_balance
+        instruments,
+        runtime,
+        writer,
+        clock,
+        currency=currency,
+        starting_balance=starting_balance,
+        state_factory=empty_state,
     )
     venue_engines: dict[str, VenueEngine] = {}
     for venue_name, gateway in venues.items():

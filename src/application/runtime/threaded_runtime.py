@@ -10,10 +10,19 @@
 - **Restarts rebuild what the engine says it can.** The engine object outlives the actor
   instances: a restarted instance wraps the same object, drops the poison message as a dead
   letter and delivers every later message. If the engine is `Rebuildable` (has `rebuild()`),
-  the restarted instance's `rebuild_state` calls it first: the strategy engine builds a fresh
-  strategy and restores its last journaled snapshot (see `StrategyEngine`). Engines without
-  `rebuild` (data, risk, execution, portfolio, venue) carry their state over as it was after
-  the last message they handled, possibly half-updated by the poison one (see docs/start.md).
+  the restarted instance's `rebuild_state` calls it first (raising fails the restart, which the
+  supervisor counts against the intensity and escalates beyond it):
+  - strategy: a fresh strategy restored from its last journaled `StrategyStateSaved`;
+  - execution, portfolio, risk: a fold of the whole journal (`KernelState`, from the
+    `state_factory` `wire_kernel` gives them) replaces their message-derived state: the orders,
+    open orders and id counter; the portfolio, fill totals and round trips; the breaker, halts,
+    open orders, positions, approvals in flight and the published trading state. Messages that
+    execution journaled but that are still in the restarted engine's inbox (an `OrderUpdated`
+    with a fill) arrive after the rebuild and are applied once (a fill id already folded is a
+    duplicate). Market data (marks, tops), which is not journaled, is kept.
+  - data and venue engines carry their state over: it is market data (books), not journaled, so
+    there is nothing to rebuild it from; a book the failed instance half-updated is replaced
+    whole by the instrument's next snapshot frame (no check flags it stale in the meantime).
 - **Escalation.** When an actor fails beyond its restart intensity, the hook tells risk to halt
   (`HaltTrading`: trading state HALTED) and calls `cancel_all()` on every venue gateway given to
   `add_gateway` directly (not through the actors, which may be the ones failing). The supervisor

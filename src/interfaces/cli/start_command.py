@@ -321,8 +321,8 @@ def start(
         paper.runtime.stop()
         paper.close()
     numbers = paper.snapshot()
-    signals.restore()
     click.echo(render_summary(numbers, open_left, time.monotonic() - started))
+    signals.restore()
 
 
 def reconciliation_line(report: Mapping[str, Any]) -> str:

@@ -96,6 +96,7 @@ class PortfolioEngine:
         self._marks: dict[InstrumentId, Decimal] = {}
         self._last_fill_price: dict[InstrumentId, Decimal] = {}
         self._last_sent: PortfolioSnapshot | None = None
+        self._journaled_baseline: tuple[Decimal, Decimal] | None = None  # (high-water mark, day start)
         self.equity_start = self._portfolio.equity(currency, {})
         self.equity_end = self.equity_start
         self.max_drawdown = ZERO
@@ -138,6 +139,9 @@ class PortfolioEngine:
         if self._last_sent is not None or self.fills:
             raise ValueError("restore a portfolio engine before it handles any message")
         self._reset(state)
+        tracker = self._portfolio.equity_tracker(self._currency)
+        if tracker is not None and tracker.last is not None:
+            self._journaled_baseline = (tracker.last.high_water_mark, tracker.last.start_of_day_equity)
         self.equity_start = self._portfolio.equity(self._currency, self.marks())
         self.equity_end = self.equity_start
 
@@ -230,6 +234,11 @@ class PortfolioEngine:
     def _revalue(self) -> None:
         now = self._clock.now_ns()
         snapshot = self._portfolio.mark_to_market(self._currency, self.marks(), now)
+        baseline = (snapshot.high_water_mark, snapshot.start_of_day_equity)
+        if baseline != self._journaled_baseline:
+            # The risk limits' baselines: journaled when they move, so a restart resumes them.
+            self._journal.record(PORTFOLIO_STREAM, snapshot)
+            self._journaled_baseline = baseline
         self.equity_end = snapshot.equity
         self.max_drawdown = max(self.max_drawdown, snapshot.drawdown)
         self._sample(now, snapshot.equity)

@@ -38,6 +38,7 @@ import attrs
 
 from application.commands import HaltTrading, ResumeTrading
 from application.engines.messages import (
+    PORTFOLIO_STREAM,
     RISK_STREAM,
     ExecuteIntent,
     OrderInitialized,
@@ -54,6 +55,7 @@ from domain.numbers import EXACT_CONTEXT, ZERO
 from domain.orders.order import Order
 from domain.orders.order_events import ORDER_EVENT_TYPES, OrderFilled
 from domain.orders.order_status import OrderStatus
+from domain.portfolio.equity_tracker import EquitySnapshot
 from domain.portfolio.portfolio import Portfolio
 from domain.portfolio.round_trip import RoundTrip
 from domain.risk.breaker_events import BreakerEvent, BreakerReset, BreakerTripped
@@ -148,6 +150,7 @@ class KernelState:
         self._kept: dict[int, JournalRecord] = {}
         self._kept_trading_state: int | None = None
         self._kept_execute_intent: int | None = None
+        self._equity_baselines: dict[str, JournalRecord] = {}
 
     # ----- folding -----
 
@@ -176,6 +179,16 @@ class KernelState:
             return self._on_order_event(record)
         if record.stream_id == RISK_STREAM:
             return self._on_risk(record)
+        if isinstance(event, EquitySnapshot) and record.stream_id == PORTFOLIO_STREAM:
+            # The last valuation's high-water mark and start-of-day equity: the baselines of the
+            # drawdown and daily-loss limits resume from it.
+            previous_baseline = self._equity_baselines.get(event.currency)
+            if previous_baseline is not None:
+                self._kept.pop(previous_baseline.sequence, None)
+            self._equity_baselines[event.currency] = record
+            self._kept[record.sequence] = record
+            self._portfolio.restore_equity_tracker(event)
+            return _NO_CHANGE
         if isinstance(event, StrategyStateSaved) and record.stream_id == event.strategy_id.value:
             previous = self._strategy_states.get(event.strategy_id)
             if previous is not None:
@@ -555,6 +568,9 @@ class KernelState:
             "strategy_states": {
                 sid.value: encode_value(_saved(record).state)
                 for sid, record in sorted(self._strategy_states.items())
+            },
+            "equity_baselines": {
+                code: encode_value(record.event) for code, record in sorted(self._equity_baselines.items())
             },
         }
 

@@ -20,6 +20,7 @@ from application.recovery import (
 from domain.orders.order import OrderUpdate
 from domain.orders.order_events import OrderFilled
 from domain.orders.order_status import OrderStatus
+from domain.portfolio.equity_tracker import EquitySnapshot
 from domain.risk.breaker_events import BreakerTripped
 from infrastructure.replay.replay_runner import ReplayResult
 from tests.application.recovery.conftest import SETTINGS, empty_state
@@ -211,3 +212,33 @@ def test_unsent_orders_are_kept_but_not_open(replay: ReplayResult) -> None:
     assert order.status is OrderStatus.INITIALIZED
     assert state.unsent_orders == (order,)
     assert state.open_orders == ()
+
+
+def test_the_equity_baselines_survive_the_fold_and_a_restore(replay: ReplayResult) -> None:
+    engine = replay.kernel.portfolio
+    tracker = engine.portfolio.equity_tracker(SETTINGS.currency)
+    assert tracker is not None
+    assert tracker.last is not None
+    live = tracker.last
+    state = fold(empty_state(replay), replay.journal.read())
+    folded = state.portfolio.equity_tracker(SETTINGS.currency)
+    assert folded is not None
+    assert folded.last is not None
+    # The high-water mark and the day's start are the live ones (the limits' baselines).
+    assert folded.last.high_water_mark == live.high_water_mark
+    assert folded.last.start_of_day_equity == live.start_of_day_equity
+    baselines = [r for r in replay.journal.read() if isinstance(r.event, EquitySnapshot)]
+    assert baselines, "the replay journaled no equity baseline"
+    assert len({(r.event.high_water_mark, r.event.start_of_day_equity) for r in baselines}) == len(baselines)
+    # A snapshot keeps only the last baseline, and folds back to it.
+    again = KernelState.from_snapshot(
+        state.snapshot_bytes(),
+        state.instruments,
+        currency=SETTINGS.currency,
+        starting_balance=SETTINGS.starting_balance,
+        id_seed=SETTINGS.seed,
+    )
+    restored = again.portfolio.equity_tracker(SETTINGS.currency)
+    assert restored is not None
+    assert restored.last == folded.last
+    assert sum(isinstance(r.event, EquitySnapshot) for r in state.compacted_records()) == 1

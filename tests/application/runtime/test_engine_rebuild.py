@@ -20,7 +20,15 @@ import pykka
 import pytest
 
 from application.engines.execution_engine import ExecutionEngine
-from application.engines.messages import DATA, EXECUTION, PORTFOLIO, PORTFOLIO_STREAM, MarketFrame
+from application.engines.messages import (
+    DATA,
+    EXECUTION,
+    PORTFOLIO,
+    PORTFOLIO_STREAM,
+    MarketFrame,
+    OrderSnapshot,
+    OrderUpdated,
+)
 from application.engines.portfolio_engine import PortfolioEngine
 from application.engines.risk_engine import RiskEngine
 from application.market_data_pipeline import MarketDataPipeline
@@ -124,7 +132,12 @@ def risk_view(engine: RiskEngine, instrument: Any, now_ns: int) -> dict[str, Any
 def fold_of(journal: InMemoryJournal, kernel: Kernel, seed: int, balance: Decimal) -> KernelState:
     portfolio = kernel.portfolio
     return recover(
-        journal, None, portfolio.instruments, currency=portfolio.currency, starting_balance=balance, id_seed=seed
+        journal,
+        None,
+        portfolio.instruments,
+        currency=portfolio.currency,
+        starting_balance=balance,
+        id_seed=seed,
     )
 
 
@@ -153,7 +166,7 @@ def test_execution_rebuilds_orders_and_id_counter_from_the_journal(replay: Repla
     filled = next(o for o in execution.orders if o.filled_quantity > 0)
     # A poison message's half-update: an order dropped, another's status bent, the counter reset.
     del execution._orders[execution.orders[0].client_order_id]
-    execution._orders[filled.client_order_id] = attrs.evolve(filled, status=OrderStatus.SUBMITTED)
+    execution._orders[filled.client_order_id] = attrs.evolve(filled)  # fresh: INITIALIZED, no fills
     execution._open[filled.client_order_id] = execution._orders[filled.client_order_id]
     execution._ids = ClientOrderIdGenerator(SETTINGS.seed, 0)
     assert execution_view(execution) != before
@@ -178,7 +191,8 @@ def test_portfolio_rebuilds_positions_balances_and_fill_totals(replay: ReplayRes
     fill = next(o for o in replay.kernel.execution.orders if o.fill_ids).events
     fill_event = next(e for e in fill if isinstance(e, OrderFilled))
     portfolio.portfolio.apply_fill(
-        attrs.evolve(fill_event.fill, fill_id=FillId("bogus")), portfolio.instruments[fill_event.instrument_id]
+        attrs.evolve(fill_event.fill, fill_id=FillId("bogus")),
+        portfolio.instruments[fill_event.fill.instrument_id],
     )
     portfolio.fills.clear()
     portfolio.round_trips.clear()
@@ -237,14 +251,14 @@ def test_every_engine_rebuilds_an_open_partly_filled_order() -> None:
     harness, order_id = _partly_filled()
     kernel = harness.kernel
     now = harness.clock.now_ns()
-    execution, portfolio, risk = execution_view(kernel.execution), portfolio_view(kernel.portfolio), None
+    execution, portfolio = execution_view(kernel.execution), portfolio_view(kernel.portfolio)
     risk = risk_view(kernel.risk, BTC_ID, now)
     assert execution["open"] == [order_id]
     assert risk["orders"]
     assert risk["positions"] == {BTC_ID: D("0.01")}
 
     kernel.execution._open.clear()
-    kernel.execution._orders[order_id] = attrs.evolve(kernel.execution._orders[order_id], status=OrderStatus.FILLED)
+    kernel.execution._orders[order_id] = attrs.evolve(kernel.execution._orders[order_id])  # fresh terms
     kernel.portfolio.portfolio.withdraw("USD", D(5))
     kernel.risk._orders.clear()
     kernel.risk._positions.clear()
@@ -254,6 +268,14 @@ def test_every_engine_rebuilds_an_open_partly_filled_order() -> None:
     assert execution_view(kernel.execution) == execution
     assert portfolio_view(kernel.portfolio) == portfolio
     assert risk_view(kernel.risk, BTC_ID, now) == risk
+    # An OrderUpdated of a fill the fold already holds (still in an inbox at the restart) counts once.
+    f1 = next(r.event for r in harness.journal.read() if isinstance(r.event, OrderFilled))
+    order = kernel.execution.order(order_id)
+    assert order is not None
+    kernel.risk.handle(OrderUpdated(f1, OrderSnapshot.of(order), None))
+    kernel.portfolio.handle(OrderUpdated(f1, OrderSnapshot.of(order), None))
+    assert kernel.risk._positions == {BTC_ID: D("0.01")}
+    assert portfolio_view(kernel.portfolio) == portfolio
     # And the rebuilt kernel goes on: the rest of the order fills once, everywhere.
     harness.fill(order_id, "0.02", "100.00", "F2")
     assert harness.only_order().status is OrderStatus.FILLED
@@ -279,7 +301,9 @@ def test_a_failing_journal_read_or_fold_fails_the_rebuild() -> None:
 def test_a_journal_that_contradicts_itself_fails_the_rebuild() -> None:
     harness, order_id = _partly_filled()
     # A second acceptance journaled as applied: the rebuilt order refuses it.
-    harness.journal.append(harness.clock.now_ns(), order_id.value, OrderAccepted(order_id, 1, VenueOrderId("X")))
+    harness.journal.append(
+        harness.clock.now_ns(), order_id.value, OrderAccepted(order_id, 1, VenueOrderId("X"))
+    )
     for engine in (harness.kernel.execution, harness.kernel.portfolio, harness.kernel.risk):
         with pytest.raises(ValueError, match="journaled as applied"):
             engine.rebuild()
@@ -441,7 +465,7 @@ def test_a_restarted_execution_engine_equals_the_journal_fold_and_applies_fills_
 def test_a_restarted_portfolio_folds_fills_still_in_its_inbox_and_applies_them_once(
     threaded: Threaded,
 ) -> None:
-    """The portfolio dies on F1 with F2 queued behind it: the fold has both, the redelivered F2 is a duplicate."""
+    """The portfolio dies on F1 with F2 queued behind it: the fold has both; F2 redelivered is a duplicate."""
     kernel, journal, runtime = threaded.kernel, threaded.journal, threaded.runtime
     engine = kernel.portfolio
     original = engine._on_fill

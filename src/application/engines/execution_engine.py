@@ -47,11 +47,13 @@ from typing import TYPE_CHECKING
 from application.commands import CancelOrder
 from application.engines.journal_writer import JournalWriter
 from application.engines.messages import (
+    FOREIGN_ORDER_REASON,
     PORTFOLIO,
     RISK,
     CancelNotSent,
     DenyIntent,
     ExecuteIntent,
+    ForeignOrders,
     OrderInitialized,
     OrderSnapshot,
     OrderUpdated,
@@ -110,6 +112,7 @@ class ExecutionEngine:
         self._orders: dict[ClientOrderId, Order] = {}
         self._open: dict[ClientOrderId, Order] = {}  # not terminal, in creation order
         self._failing_venues: dict[str, int] = {}
+        self._foreign: set[ClientOrderId] = set()  # venue orders reconciliation found we did not place
         self.counts: Counter[str] = Counter()
 
     # ----- what the engine knows -----
@@ -182,6 +185,8 @@ class ExecutionEngine:
             self._deny(message)
         elif isinstance(message, CancelOrder):
             self._cancel(message.client_order_id, message.reason)
+        elif isinstance(message, ForeignOrders):
+            self._foreign.update(message.client_order_ids)
         elif isinstance(message, CancelAllOrders):  # journaled by its sender (risk)
             for order in list(self._open.values()):
                 self._cancel(order.client_order_id, message.reason)
@@ -278,6 +283,12 @@ class ExecutionEngine:
         now = self._clock.now_ns()
         order = self._orders.get(report.client_order_id)
         if order is None:
+            if report.client_order_id in self._foreign:
+                self._journal.record(
+                    report.client_order_id.value, ReportNotApplied(report, FOREIGN_ORDER_REASON, now)
+                )
+                self.counts["foreign_reports"] += 1
+                return
             self._not_applied(report, "no such order", now)
             return
         try:

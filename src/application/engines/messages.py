@@ -238,6 +238,24 @@ class VenueCallSucceeded:
 
 
 @attrs.frozen
+class ForeignOrders:
+    """Execution: venue orders the kernel did not place (found by reconciliation at start-up).
+
+    Their reports (the cancel reconciliation asked for, a fill of an adopted order) are journaled
+    as `ReportNotApplied` with reason `FOREIGN_ORDER_REASON` and counted, but not applied and not
+    notified as CRITICAL: they are expected. Their money effects stay out of the portfolio, so a
+    later reconciliation shows them as differences.
+    """
+
+    client_order_ids: frozenset[ClientOrderId]
+    ts_ns: int
+
+
+#: The `ReportNotApplied.reason` of a report about a venue order the kernel did not place.
+FOREIGN_ORDER_REASON = "a venue order the kernel did not place (found by reconciliation)"
+
+
+@attrs.frozen
 class ReportNotApplied:
     """Journal record: a venue report execution could not apply (unknown order, contradiction)."""
 

@@ -16,8 +16,16 @@ Every signal is journaled under the strategy's id as the command it becomes:
   still open (a cancel never needs risk's approval);
 - a `CancelAllIntent` becomes one `CancelOrder` per open order of this strategy (on the
   instrument, if it names one);
-- anything else (a `TargetPosition`, an intent for another strategy or instrument) is journaled
-  as `SignalIgnored` with the reason.
+- a `TargetPosition` (hold `quantity`, signed) is executed against the engine's view: the
+  strategy's open orders on the instrument are canceled (their fills would move the position
+  past the target), and the difference between the target and the position, snapped DOWN to the
+  size increment (never more than asked), goes to risk as one market IOC `OrderIntent` tagged
+  `target_position` (reduce-only when it only brings the position toward zero). A difference
+  below one increment or the instrument's minimum size is journaled as `SignalIgnored` ("at
+  target"). The next `TargetPosition` corrects what a partial fill or a racing fill left over;
+  a strategy that wants limit orders emits `OrderIntent`s itself;
+- anything else (an intent for another strategy or instrument) is journaled as `SignalIgnored`
+  with the reason.
 
 Restart and state (the strategy is user code: the likeliest thing in the kernel to raise):
 - **Checkpoints.** After every message handed to the strategy (a book or trade of its
@@ -70,9 +78,10 @@ from domain.identifiers import ClientOrderId
 from domain.instrument import Instrument, InstrumentId
 from domain.market_data import BookTop, TradeTick
 from domain.numbers import ZERO
+from domain.order_terms import OrderSide, OrderType, TimeInForce
 from domain.orders.order_events import OrderFilled
 from domain.risk.trading_state import TradingState
-from domain.signals import CancelAllIntent, CancelIntent, OrderIntent, Signal
+from domain.signals import CancelAllIntent, CancelIntent, OrderIntent, Signal, TargetPosition
 
 if TYPE_CHECKING:  # the recovery package imports the engines' messages
     from application.recovery.kernel_state import KernelState
@@ -283,7 +292,7 @@ class StrategyEngine:
             elif isinstance(signal, CancelAllIntent):
                 self._cancel_all(signal, now)
             else:
-                self._ignore(signal, "target positions are not executed by the kernel yet", now)
+                self._target(signal, now)
 
     def _mine(self, signal: Signal, now: int) -> bool:
         if signal.strategy_id != self._strategy.strategy_id:
@@ -302,6 +311,37 @@ class StrategyEngine:
         command = CheckOrder(intent, now)
         self._journal.record(self._stream, command)
         self._bus.send(RISK, command)
+
+    def _target(self, target: TargetPosition, now: int) -> None:
+        if not self._mine(target, now):
+            return
+        instrument = self._instruments.get(target.instrument_id)
+        if instrument is None:
+            self._ignore(target, f"{target.instrument_id} is not one of the strategy's instruments", now)
+            return
+        for order in self.open_orders(target.instrument_id):
+            self._send_cancel(order.client_order_id, now)
+        position = self.position(target.instrument_id)
+        delta = target.quantity - position
+        size = instrument.round_size(abs(delta))
+        if size <= 0 or size < instrument.min_size:
+            self._ignore(target, f"at target: position {position}, target {target.quantity}", now)
+            return
+        side = OrderSide.BUY if delta > 0 else OrderSide.SELL
+        reduce_only = (position > 0 and 0 <= target.quantity < position) or (
+            position < 0 and position < target.quantity <= 0
+        )
+        intent = OrderIntent(
+            target.strategy_id,
+            target.instrument_id,
+            side,
+            size,
+            OrderType.MARKET,
+            time_in_force=TimeInForce.IOC,
+            reduce_only=reduce_only,
+            tag="target_position",
+        )
+        self._intent(intent, now)
 
     def _cancel(self, cancel: CancelIntent, now: int) -> None:
         if not self._mine(cancel, now):

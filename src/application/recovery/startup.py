@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Set
 from typing import Protocol
 
 from application.commands import HaltTrading
+from application.engines.messages import ForeignOrders
 from application.ports.clock import Clock
 from application.ports.notifier import Notifier, Severity
 from application.ports.venue_gateway import VenueGateway
@@ -70,6 +71,13 @@ def reconcile_at_startup(
     found = reconcile_orders(orders, fill_ids, since_ts_ns, venues, policy, now_ns=now)
     for report in found.reports:
         runtime.send(execution_destination, report)
+    foreign = frozenset(
+        unknown.status.client_order_id
+        for unknown in (*found.to_cancel, *found.adopted, *found.left)
+        if unknown.status.client_order_id is not None
+    )
+    if foreign:  # their reports are expected: execution journals them without alarm
+        runtime.send(execution_destination, ForeignOrders(foreign, now))
     for unknown in found.to_cancel:
         venue_order_id = unknown.status.venue_order_id
         if venue_order_id is not None:

@@ -6,7 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from application.engines.messages import DATA, EXECUTION, RISK, MarketFrame
+from application.engines.messages import (
+    DATA,
+    EXECUTION,
+    FOREIGN_ORDER_REASON,
+    RISK,
+    MarketFrame,
+    ReportNotApplied,
+)
 from application.market_data_pipeline import MarketDataPipeline
 from application.ports.clock import SimulatedClock
 from application.ports.event_journal import InMemoryJournal
@@ -255,6 +262,15 @@ def test_a_venue_order_unknown_to_the_kernel_is_canceled() -> None:
     assert world.venue.open_orders() == []
     assert [d.kind for d in report.differences] == ["unknown_order"]
     assert not report.halt_required
+    # The venue's cancel report is expected: journaled as foreign, not as an unknown order (CRITICAL).
+    counts = world.kernel.execution.counts
+    assert (counts["foreign_reports"], counts["reports_not_applied"]) == (1, 0)
+    foreign = [
+        record.event
+        for record in world.kernel.journal.journal.read()
+        if isinstance(record.event, ReportNotApplied) and record.event.reason == FOREIGN_ORDER_REASON
+    ]
+    assert [type(event.report).__name__ for event in foreign] == ["OrderCanceled"]
     assert world.reconcile().clean
 
 

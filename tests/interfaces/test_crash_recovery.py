@@ -134,9 +134,10 @@ def _harness(workdir: Path, kills: int, seed: int) -> None:
     submissions_seen = 0
     for cycle in range(kills):
         process = _start(workdir, "--duration", "60", "--seed", str(cycle + 1))
-        # Kill anywhere from mid-import to well into trading (start-up takes about a second).
-        time.sleep(rng.uniform(0.3, 3.0))
-        process.send_signal(signal.SIGKILL)
+        try:  # kill anywhere from mid-import to well into trading (start-up takes about a second)
+            time.sleep(rng.uniform(0.3, 3.0))
+        finally:
+            process.kill()  # SIGKILL: no handler runs, nothing is flushed
         _stdout, stderr = process.communicate(timeout=30)
         assert process.returncode == -signal.SIGKILL, stderr
         assert "Traceback" not in stderr, stderr
@@ -179,11 +180,13 @@ def _harness(workdir: Path, kills: int, seed: int) -> None:
         assert journal_positions.get(instrument, Decimal(0)) == size, (instrument, journal_positions)
 
 
+@pytest.mark.timeout(600)  # 30 kills take about a minute; a slow machine gets headroom
 def test_sigkill_anywhere_loses_no_fill_and_sends_no_order_twice(tmp_path: Path) -> None:
     _harness(tmp_path, _kills(), seed=20261121)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_many_sigkills_under_the_slow_marker(tmp_path: Path) -> None:
     _harness(tmp_path, max(_kills(), 120), seed=7)
 
@@ -202,26 +205,29 @@ def _status(workdir: Path) -> dict[str, object]:
     return document
 
 
+@pytest.mark.timeout(300)
 def test_a_tripped_breaker_stays_tripped_across_a_sigkill(tmp_path: Path) -> None:
     # Any drawdown at all trips the breaker: the market maker's first losing mark does it.
     (tmp_path / "crash.toml").write_text(CONFIG + '\n[risk]\nmax_drawdown_fraction = "0.0000001"\n')
     process = _start(tmp_path, "--duration", "60")
-    deadline = time.monotonic() + 40
     tripped_history: list[object] = []
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        if not (tmp_path / "journal.db").exists():
-            continue
-        try:
-            breaker = _status(tmp_path)["breaker"]
-        except subprocess.CalledProcessError:
-            continue  # the schema is being created
-        assert isinstance(breaker, dict)
-        if breaker["tripped"]:
-            tripped_history = breaker["history"]
-            break
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if not (tmp_path / "journal.db").exists():
+                continue
+            try:
+                breaker = _status(tmp_path)["breaker"]
+            except subprocess.CalledProcessError:
+                continue  # the schema is being created
+            assert isinstance(breaker, dict)
+            if breaker["tripped"]:
+                tripped_history = breaker["history"]
+                break
+    finally:
+        process.kill()
+        process.communicate(timeout=30)
     assert tripped_history, "the breaker never tripped: the test proves nothing"
 
     restarted = _start(tmp_path, "--duration", "1.5")

@@ -173,6 +173,11 @@ class PaperKernel:
             runtime.add_timer_destination(destination)
         self.market_seed = seed
         self.frames = 0
+        # What the recovered state already held: the summary counts this run's orders and fills.
+        self._restored_orders = frozenset(order.client_order_id for order in self.kernel.execution.orders)
+        totals = self.kernel.portfolio.fills.values()
+        self._fills_at_start = sum(total.count for total in totals)
+        self._fees_at_start = sum((total.fees for total in totals), ZERO)
         self.reconciliation: ReconciliationReport | None = None
         self._snapshot_stop = threading.Event()
         self._snapshot_thread: threading.Thread | None = None
@@ -340,7 +345,7 @@ class PaperKernel:
         portfolio = portfolio_engine.portfolio
         currency = self.settings.currency
         counts = dict(execution.counts)
-        orders = tuple(execution.orders)
+        orders = tuple(o for o in execution.orders if o.client_order_id not in self._restored_orders)
         fills = dict(portfolio_engine.fills)
         marks = portfolio_engine.marks()
         return {
@@ -351,9 +356,10 @@ class PaperKernel:
             "canceled": counts.get("canceled", 0),
             "denied": sum(dict(self.kernel.risk.denials).values()),
             "rejected": counts.get("rejected", 0),
-            "open": sum(1 for order in orders if not order.status.is_terminal),
-            "fills": sum(totals.count for totals in fills.values()),
-            "fees": sum((totals.fees for totals in fills.values()), ZERO),
+            "open": self.open_orders(),
+            "fills": sum(totals.count for totals in fills.values()) - self._fills_at_start,
+            "fees": sum((totals.fees for totals in fills.values()), ZERO) - self._fees_at_start,
+            "resumed": self.recovered is not None,
             "realized": portfolio.realized_pnl(currency),
             "unrealized": portfolio.unrealized_pnl(currency, marks),
             "state": self.kernel.risk.trading_state.value,

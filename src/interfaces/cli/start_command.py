@@ -180,7 +180,11 @@ def render_summary(numbers: Mapping[str, Any], open_left: int, elapsed_s: float)
     """The final summary."""
     currency = numbers["currency"]
     rows = [
-        ("ran", f"{elapsed_s:.1f} s, {numbers['frames']} frames"),
+        (
+            "ran",
+            f"{elapsed_s:.1f} s, {numbers['frames']} frames"
+            + (" (resumed: orders and fills below are this run's)" if numbers.get("resumed") else ""),
+        ),
         (
             "orders",
             f"{numbers['submitted']} submitted, {numbers['accepted']} accepted, {numbers['filled']} filled, "
@@ -190,7 +194,8 @@ def render_summary(numbers: Mapping[str, Any], open_left: int, elapsed_s: float)
         ("fills", f"{numbers['fills']} fills, fees {plain(numbers['fees'])} {currency}"),
         (
             "pnl",
-            f"realized {plain(numbers['realized'])}, unrealized {plain(numbers['unrealized'])} {currency}",
+            f"realized {plain(numbers['realized'])}, unrealized {plain(numbers['unrealized'])} {currency}"
+            + (" (since the journal began)" if numbers.get("resumed") else ""),
         ),
         ("state", str(numbers["state"])),
         ("journal", f"{numbers['journal']} records"),

@@ -22,7 +22,6 @@ from click._termui_impl import ProgressBar
 from domain.risk.risk_limits import InvalidRiskLimitsError
 from infrastructure.recorded_feed import FeedFileError
 from infrastructure.replay import ReplayConfigError, ReplayResult, ReplaySettings, run_replay
-from infrastructure.replay.equity_chart import write_equity_chart
 from infrastructure.venues.market_data_codecs import UnknownVenueError
 from interfaces.cli.errors import UserError
 from interfaces.cli.replay_config import ConfigError, ReplayConfig, build_settings, load_config
@@ -76,6 +75,9 @@ def _write_chart(path: Path, result: ReplayResult) -> None:
     what = "market data only" if strategy is None else ", ".join(strategy["strategy_ids"])
     title = f"{Path(report['input']['path']).name}: {what}"
     portfolio = result.kernel.portfolio
+    # Imported here: matplotlib takes half a second to import, which every other command would pay.
+    from infrastructure.replay.equity_chart import write_equity_chart
+
     try:
         write_equity_chart(path, portfolio.equity_samples, title, currency=portfolio.currency)
     except OSError as error:

@@ -14,7 +14,15 @@ from domain.orders.order import Order
 from domain.risk.breaker_events import CancelAllOrders
 from domain.signals import OrderIntent
 
-__all__ = ["CancelAllOrders", "CancelOrder", "CheckOrder", "HaltTrading", "ResumeTrading", "SubmitOrder"]
+__all__ = [
+    "CancelAllOrders",
+    "CancelOrder",
+    "CheckOrder",
+    "HaltTrading",
+    "ResumeTrading",
+    "SaveStrategyState",
+    "SubmitOrder",
+]
 
 
 @attrs.frozen
@@ -58,4 +66,15 @@ class ResumeTrading:
 
     by: str
     why: str
+    ts_ns: int
+
+
+@attrs.frozen
+class SaveStrategyState:
+    """A strategy engine: journal the strategy's state now if it changed since the last checkpoint.
+
+    Sent at the end of a replay and on a graceful shutdown, so the journal ends with every
+    strategy's state (between them, silent market data is checkpointed only at an interval).
+    """
+
     ts_ns: int

@@ -16,7 +16,7 @@ def _non_empty(_inst: object, attribute: attrs.Attribute[str], value: str) -> No
         raise InvalidValueError(f"{attribute.name} must be a non-empty trimmed string, got {value!r}")
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)  # looked up per frame by books, engines and the venue
 class InstrumentId:
     """An instrument's identity: its symbol on a venue, e.g. BTC-USD on COINBASE."""
 

@@ -9,6 +9,7 @@ applied (a snapshot is one frame).
 from __future__ import annotations
 
 import enum
+import functools
 from decimal import Decimal
 
 import attrs
@@ -129,7 +130,7 @@ class BookTop:
         """The lowest ask price, if any."""
         return self.asks[0][0] if self.asks else None
 
-    @property
+    @functools.cached_property  # read by the strategy, risk and the portfolio for every top
     def mid(self) -> Decimal | None:
         """(best bid + best ask) / 2, exactly; None unless both sides exist."""
         if not self.bids or not self.asks:

@@ -28,7 +28,8 @@ What the context is built from, all kept from this engine's own messages:
 - trading state: the most restrictive of the operator's (`HaltTrading`/`ResumeTrading`), the
   breaker's, and a halt of the intent's instrument.
 
-The circuit breaker hears rejects (`OrderRejected` updates), venue call failures and successes
+The circuit breaker hears rejects (`OrderRejected` updates, except a post-only order refused
+because the market moved onto its price on the way: `post_only_crossed`), venue call failures and successes
 (`VenueCallFailed`/`VenueCallSucceeded` from execution), and daily P&L and drawdown (each
 `PortfolioSnapshot`). When it trips, the trip and a `CancelAllOrders` are journaled and the
 command goes to execution; every change of the effective trading state is journaled and sent to
@@ -304,11 +305,14 @@ class RiskEngine:
         if isinstance(event, OrderFilled) and event.fill.fill_id not in self._fill_ids:
             fill = event.fill
             self._fill_ids.add(fill.fill_id)
-            self._positions[fill.instrument_id] = _EXACT.add(
-                self._positions.get(fill.instrument_id, ZERO), fill.signed_quantity
-            )
+            quantity = _EXACT.add(self._positions.get(fill.instrument_id, ZERO), fill.signed_quantity)
+            if quantity:
+                self._positions[fill.instrument_id] = quantity
+            else:  # flat: as a rebuild from the journal holds it (open positions only)
+                self._positions.pop(fill.instrument_id, None)
             self._marks.setdefault(fill.instrument_id, fill.price)
-        elif isinstance(event, OrderRejected):
+        elif isinstance(event, OrderRejected) and not event.post_only_crossed:
+            # A post-only order the market moved onto is a race, not a venue fault: not counted.
             self._apply_breaker(self._breaker.on_reject(self._clock.now_ns()))
 
     # ----- the check -----

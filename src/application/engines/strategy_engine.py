@@ -28,13 +28,20 @@ Every signal is journaled under the strategy's id as the command it becomes:
   with the reason.
 
 Restart and state (the strategy is user code: the likeliest thing in the kernel to raise):
-- **Checkpoints.** After every message handed to the strategy (a book or trade of its
-  instruments, a timer, an order event) that it handled without raising, the engine compares the
+- **Checkpoints.** After a message the strategy handled without raising, the engine compares the
   strategy's `snapshot()` with the last one it journaled and, if it differs, journals a deep copy
   as `StrategyStateSaved` under the strategy's stream, after the commands the message produced.
-  So the last such record is always the strategy's state after the last message it handled: a
-  crash loses nothing but the poison message's own effect. The rule depends only on the messages,
-  so two runs of the same inputs journal the same records (a deterministic journal stays one).
+  It does so after every decision: every timer, every order event, and every book top or trade
+  that made the strategy emit a signal. A book top or trade that emitted nothing (most of them:
+  the strategy only updated its indicators) is checkpointed at most once per
+  `checkpoint_interval_ns` of clock time (default 1 s; 0 checkpoints after every message). So the
+  last record holds every decision the strategy made (its tags, counters, orders in flight), and a
+  crash loses at most the indicator updates of the silent market data of the last interval, never
+  a decision; the journal grows with the strategy's decisions, not with the market's message rate
+  (ADR 0005). The rule depends only on the messages and their times, so two runs of the same
+  inputs journal the same records (a deterministic journal stays one). `SaveStrategyState` (sent
+  at the end of a replay and on a graceful shutdown) checkpoints at once, so a journal that ends
+  cleanly ends with the strategy's last state.
 - **Rebuild.** A restarted actor calls `rebuild()`: a FRESH strategy from the engine's factory
   (by default a deep copy of the strategy as it was handed to the engine, before any message:
   the same configuration, no state), `restore()`d from the last `StrategyStateSaved` in the
@@ -58,7 +65,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from application.commands import CancelOrder, CheckOrder
+from application.commands import CancelOrder, CheckOrder, SaveStrategyState
 from application.engines.journal_writer import JournalWriter
 from application.engines.messages import (
     EXECUTION,
@@ -73,7 +80,7 @@ from application.engines.messages import (
 from application.ports.clock import Clock
 from application.runtime.bus import Bus
 from application.strategies.strategy import Strategy
-from application.strategies.strategy_view import StrategyView
+from application.strategies.strategy_view import OpenOrderView, StrategyView
 from domain.identifiers import ClientOrderId
 from domain.instrument import Instrument, InstrumentId
 from domain.market_data import BookTop, TradeTick
@@ -85,6 +92,9 @@ from domain.signals import CancelAllIntent, CancelIntent, OrderIntent, Signal, T
 
 if TYPE_CHECKING:  # the recovery package imports the engines' messages
     from application.recovery.kernel_state import KernelState
+
+#: How often silent market data (book tops and trades that emitted no signal) is checkpointed.
+DEFAULT_CHECKPOINT_INTERVAL_NS = 1_000_000_000
 
 
 class StrategyEngine:
@@ -99,7 +109,10 @@ class StrategyEngine:
         clock: Clock,
         *,
         strategy_factory: Callable[[], Strategy] | None = None,
+        checkpoint_interval_ns: int = DEFAULT_CHECKPOINT_INTERVAL_NS,
     ) -> None:
+        if checkpoint_interval_ns < 0:
+            raise ValueError(f"checkpoint_interval_ns must not be negative, got {checkpoint_interval_ns}")
         missing = [str(iid) for iid in strategy.instrument_ids if iid not in instruments]
         if missing:
             raise ValueError(f"strategy {strategy.strategy_id}: unknown instrument(s) {', '.join(missing)}")
@@ -112,6 +125,7 @@ class StrategyEngine:
         self._orders: dict[ClientOrderId, OrderSnapshot] = {}
         self._positions: dict[InstrumentId, Decimal] = {}
         self._stale: dict[InstrumentId, bool] = {}
+        self._order_views: dict[InstrumentId, tuple[OpenOrderView, ...]] = {}  # cache; cleared on change
         self._trading_state = TradingState.ACTIVE
         self.signals_emitted = 0
         self.signals_ignored = 0
@@ -122,6 +136,8 @@ class StrategyEngine:
         self._saved: dict[str, object] = self._initial_state  # the last state journaled (or initial)
         self._saved_sequence = 0  # where the last StrategyStateSaved is in the journal (0: none)
         self._scan_from = 1  # without one: where this process's journal starts (after a restore)
+        self._checkpoint_interval_ns = checkpoint_interval_ns
+        self._last_checkpoint_ns: int | None = None  # when the snapshot was last compared
 
     @property
     def strategy(self) -> Strategy:
@@ -131,15 +147,17 @@ class StrategyEngine:
     # ----- messages -----
 
     def handle(self, message: object) -> None:
-        """Handle a BookTop, TradeTick, Timer, OrderUpdated or TradingStateChanged."""
+        """Handle a BookTop, TradeTick, Timer, OrderUpdated, TradingStateChanged or SaveStrategyState."""
         if isinstance(message, BookTop):
             if message.instrument_id in self._instruments:
+                emitted = self.signals_emitted
                 self._on_top(message)
-                self._checkpoint()
+                self._market_checkpoint(decided=self.signals_emitted != emitted)
         elif isinstance(message, TradeTick):
             if message.instrument_id in self._instruments:
+                emitted = self.signals_emitted
                 self._emit(self._strategy.on_trade(message, self.view(message.instrument_id)))
-                self._checkpoint()
+                self._market_checkpoint(decided=self.signals_emitted != emitted)
         elif isinstance(message, OrderUpdated):
             self._on_order_updated(message)
             self._checkpoint()
@@ -150,13 +168,25 @@ class StrategyEngine:
             self._checkpoint()
         elif isinstance(message, TradingStateChanged):
             self._trading_state = message.state
+        elif isinstance(message, SaveStrategyState):
+            self._checkpoint()
         else:
             raise TypeError(f"the strategy engine does not handle {type(message).__name__}")
 
     # ----- the strategy's state: checkpoints and rebuild (see the module doc) -----
 
+    def _market_checkpoint(self, *, decided: bool) -> None:
+        """After a book top or trade: checkpoint a decision now, silent data once per interval."""
+        if decided:
+            self._checkpoint()
+            return
+        last = self._last_checkpoint_ns
+        if last is None or self._clock.now_ns() - last >= self._checkpoint_interval_ns:
+            self._checkpoint()
+
     def _checkpoint(self) -> None:
-        """Journal the strategy's snapshot if the message just handled changed it."""
+        """Journal the strategy's snapshot if it changed since the last one journaled."""
+        self._last_checkpoint_ns = self._clock.now_ns()
         state = dict(self._strategy.snapshot())
         if state == self._saved:
             return
@@ -185,6 +215,7 @@ class StrategyEngine:
             self._saved_sequence = state.strategy_state_sequence(strategy_id)
         self._scan_from = state.last_sequence + 1
         self._orders = {}
+        self._order_views = {}
         self._positions = {}
         for order in state.orders:
             if order.strategy_id != strategy_id:
@@ -247,6 +278,7 @@ class StrategyEngine:
             self._orders.pop(snapshot.client_order_id, None)
         else:
             self._orders[snapshot.client_order_id] = snapshot
+        self._order_views.pop(snapshot.instrument_id, None)
         event = update.event
         if isinstance(event, OrderFilled):
             fill = event.fill
@@ -270,11 +302,15 @@ class StrategyEngine:
 
     def view(self, instrument_id: InstrumentId) -> StrategyView:
         """The view of one instrument now (see `StrategyView` for the contract)."""
+        open_orders = self._order_views.get(instrument_id)
+        if open_orders is None:
+            open_orders = tuple(order.view() for order in self.open_orders(instrument_id))
+            self._order_views[instrument_id] = open_orders
         return StrategyView(
             now_ns=self._clock.now_ns(),
             instrument=self._instruments[instrument_id],
             position=self.position(instrument_id),
-            open_orders=tuple(order.view() for order in self.open_orders(instrument_id)),
+            open_orders=open_orders,
             book_stale=self._stale.get(instrument_id, True),  # no book seen yet: not trusted
             trading_state=self._trading_state,
         )

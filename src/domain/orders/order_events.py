@@ -43,9 +43,16 @@ class OrderSubmitted(_OrderEventBase):
 
 @attrs.frozen
 class OrderRejected(_OrderEventBase):
-    """The venue refused the order."""
+    """The venue refused the order.
+
+    `post_only_crossed`: the order was post-only and would have taken liquidity when it reached
+    the venue, so the venue refused it. For a maker quoting at the touch this is the market
+    moving while the order was on its way (a race every venue has), not a fault of the kernel or
+    the venue: the circuit breaker does not count it among venue rejects.
+    """
 
     reason: str
+    post_only_crossed: bool = False
 
 
 @attrs.frozen

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from application.commands import SaveStrategyState
 from application.engines.data_engine import untrusted
 from application.engines.messages import (
     DATA,
@@ -367,6 +368,9 @@ def run_replay(
         done += 1
         if progress is not None and (done % _PROGRESS_EVERY == 0 or done == frames_in_file):
             progress(done, frames_in_file)
+    end_ns = clock.now_ns()
+    for strategy in strategies:  # the journal ends with every strategy's state
+        runtime.deliver_at(end_ns, strategy_destination(strategy.strategy_id), SaveStrategyState(end_ns))
     wall_s = time.perf_counter() - started
 
     report = build_report(

@@ -9,7 +9,7 @@ from application.engines.messages import RISK, DenyIntent, TradingStateChanged
 from application.strategies.market_maker import MarketMaker, MarketMakerConfig
 from application.strategies.strategy_view import StrategyView
 from domain.market_data import BookTop
-from domain.orders.order_events import OrderDenied
+from domain.orders.order_events import OrderDenied, OrderRejected
 from domain.risk.breaker_events import BreakerReset, BreakerTripped, CancelAllOrders
 from domain.risk.risk_decision import ReasonCode
 from domain.risk.risk_limits import RiskLimits
@@ -169,3 +169,29 @@ def test_a_loss_through_the_daily_limit_trips_the_breaker_and_resume_resets_it()
     now = harness.clock.now_ns()
     harness.runtime.deliver_at(now, RISK, ResumeTrading("bob", "reviewed", now))
     assert len(harness.events(BreakerReset)) == 1
+
+
+def _reject_quotes(
+    harness: Harness, strategy: ScriptedStrategy, count: int, *, post_only_crossed: bool
+) -> None:
+    for n in range(count):
+        strategy.queued.append(buy(tag=f"quote-{n}"))
+        harness.book()
+        order = harness.kernel.execution.orders[-1]
+        reason = "post-only would cross" if post_only_crossed else "insufficient funds"
+        harness.report(
+            OrderRejected(order.client_order_id, harness.clock.now_ns(), reason, post_only_crossed)
+        )
+
+
+def test_post_only_orders_the_market_moved_onto_do_not_trip_the_reject_breaker() -> None:
+    limits = RiskLimits(max_order_notional=D(1000), max_rejects=3, reject_window_ns=60 * SECOND)
+    strategy = ScriptedStrategy()
+    harness = Harness(strategy, limits=limits)
+    _reject_quotes(harness, strategy, 5, post_only_crossed=True)
+    assert harness.events(BreakerTripped) == []
+    assert harness.kernel.risk.trading_state is TradingState.ACTIVE
+    _reject_quotes(harness, strategy, 3, post_only_crossed=False)  # real refusals still count
+    [trip] = harness.events(BreakerTripped)
+    assert isinstance(trip, BreakerTripped)
+    assert trip.reason_code.value == "venue_rejects"

@@ -31,8 +31,9 @@ SETTINGS = ReplaySettings(
     venue=VenueSettings(maker_fee_bps=Decimal("1"), taker_fee_bps=Decimal("5"), latency_ns=1_000_000),
     seed=3,
     starting_balance=BALANCE,
-    # One venue reject trips the breaker, so the journal holds a trip and what follows it.
-    limits=attrs.evolve(RiskLimits.conservative(BALANCE), max_rejects=1),
+    # A drawdown of 0.001 USD trips the breaker (after 42 orders and 3 round trips), so the
+    # journal holds a trip and what follows it.
+    limits=attrs.evolve(RiskLimits.conservative(BALANCE), max_drawdown_fraction=Decimal("0.00000001")),
 )
 
 

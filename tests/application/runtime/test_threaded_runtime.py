@@ -15,6 +15,7 @@ from pathlib import Path
 import pykka
 import pytest
 
+from application.commands import SaveStrategyState
 from application.engines.journal_writer import JournalWriter
 from application.engines.messages import (
     RISK,
@@ -330,7 +331,9 @@ def test_the_strategy_engine_journals_its_strategys_snapshot_only_when_it_change
     journal = InMemoryJournal()
     risk = Recorder()
     runtime.register(RISK, risk)
-    engine = StrategyEngine(Tally(), INSTRUMENTS, runtime, JournalWriter(journal, clock), clock)
+    engine = StrategyEngine(
+        Tally(), INSTRUMENTS, runtime, JournalWriter(journal, clock), clock, checkpoint_interval_ns=0
+    )
     runtime.register(strategy_destination(SID), engine)
     for top in _tops(4):
         runtime.deliver_at(1, strategy_destination(SID), top)
@@ -353,7 +356,14 @@ def test_rebuild_replaces_a_half_updated_strategy_with_a_fresh_one_restored_from
     runtime = DeterministicRuntime(clock)
     runtime.register(RISK, Recorder())
     original = Tally()
-    engine = StrategyEngine(original, INSTRUMENTS, runtime, JournalWriter(InMemoryJournal(), clock), clock)
+    engine = StrategyEngine(
+        original,
+        INSTRUMENTS,
+        runtime,
+        JournalWriter(InMemoryJournal(), clock),
+        clock,
+        checkpoint_interval_ns=0,
+    )
     runtime.register(strategy_destination(SID), engine)
     for top in _tops(2):
         runtime.deliver_at(1, strategy_destination(SID), top)
@@ -374,6 +384,69 @@ def test_rebuild_before_any_checkpoint_restores_the_state_the_strategy_was_wired
     engine.rebuild()
     assert engine.last_saved_state() is None
     assert engine.strategy.snapshot() == {"bids": ["7"]}
+
+
+def _timed_tops(times: Sequence[int]) -> list[BookTop]:
+    return [
+        BookTop(BTC_ID, ts, ((D(100 + n), D(1)),), ((D(200 + n), D(1)),), stale=False)
+        for n, ts in enumerate(times)
+    ]
+
+
+def test_silent_book_tops_are_checkpointed_once_per_interval_and_decisions_at_once() -> None:
+    """Tally decides (buys) on every third top; the tops in between only change its indicators."""
+    clock = SimulatedClock(0)
+    runtime = DeterministicRuntime(clock)
+    journal = InMemoryJournal()
+    runtime.register(RISK, Recorder())
+    engine = StrategyEngine(
+        Tally(), INSTRUMENTS, runtime, JournalWriter(journal, clock), clock, checkpoint_interval_ns=10
+    )
+    destination = strategy_destination(SID)
+    runtime.register(destination, engine)
+    for top in _timed_tops([1, 2, 3, 4, 5, 12, 13]):
+        runtime.deliver_at(top.ts_ns, destination, top)
+    saved = [state["bids"] for state in _saved_states(journal)]
+    assert saved == [
+        ["100"],  # the first message: nothing compared yet
+        ["100", "101", "102"],  # a decision (a buy): at once
+        ["100", "101", "102", "103", "104", "105"],  # a decision
+        # 13: silent, and 10 ns have not passed since the decision at 12: not checkpointed
+    ]
+    runtime.deliver_at(25, destination, _timed_tops([25])[0])  # silent, but the interval passed
+    assert len(_saved_states(journal)) == 4
+    assert _saved_states(journal)[-1] == engine.strategy.snapshot()
+    runtime.deliver_at(30, destination, SaveStrategyState(30))  # unchanged since: nothing
+    assert len(_saved_states(journal)) == 4
+    runtime.deliver_at(31, destination, _timed_tops([31])[0])  # the ninth top: a decision
+    runtime.deliver_at(32, destination, _timed_tops([32])[0])  # silent, within the interval
+    assert len(_saved_states(journal)) == 5
+    assert _saved_states(journal)[-1] != engine.strategy.snapshot()
+    runtime.deliver_at(33, destination, SaveStrategyState(33))  # a graceful end saves the rest
+    assert len(_saved_states(journal)) == 6
+    assert _saved_states(journal)[-1] == engine.strategy.snapshot()
+
+
+def test_a_rebuild_between_checkpoints_keeps_every_decision() -> None:
+    """A crash loses at most the silent tops since the last checkpoint, never the tags decided on."""
+    clock = SimulatedClock(0)
+    runtime = DeterministicRuntime(clock)
+    runtime.register(RISK, Recorder())
+    engine = StrategyEngine(
+        Tally(),
+        INSTRUMENTS,
+        runtime,
+        JournalWriter(InMemoryJournal(), clock),
+        clock,
+        checkpoint_interval_ns=1_000,
+    )
+    destination = strategy_destination(SID)
+    runtime.register(destination, engine)
+    for top in _timed_tops([1, 2, 3, 4]):
+        runtime.deliver_at(top.ts_ns, destination, top)
+    engine.rebuild()
+    # The buy decided on the third top is in the restored state; the silent fourth top is not.
+    assert engine.strategy.snapshot() == {"bids": ["100", "101", "102"]}
 
 
 def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
@@ -403,7 +476,13 @@ def test_a_crashed_strategy_restarts_from_its_last_journaled_snapshot_not_its_ha
 
     first = factory()
     engine = StrategyEngine(
-        first, INSTRUMENTS, runtime, JournalWriter(journal, clock), clock, strategy_factory=factory
+        first,
+        INSTRUMENTS,
+        runtime,
+        JournalWriter(journal, clock),
+        clock,
+        strategy_factory=factory,
+        checkpoint_interval_ns=0,
     )
     try:
         runtime.register(RISK, risk)
@@ -438,6 +517,7 @@ def test_a_crashed_strategy_restarts_from_its_last_journaled_snapshot_not_its_ha
         reference_runtime,
         JournalWriter(InMemoryJournal(), reference_clock),
         reference_clock,
+        checkpoint_interval_ns=0,
     )
     reference_runtime.register(destination, reference)
     for n, top in enumerate(tops):

@@ -163,6 +163,7 @@ def test_post_only_that_would_cross_is_rejected() -> None:
     [report] = harness.of(crossing)
     assert isinstance(report, OrderRejected)
     assert report.reason == POST_ONLY_WOULD_CROSS
+    assert report.post_only_crossed  # a market race: the breaker does not count it
     crossing_sell = harness.submit(SELL, "1", "98.5", post_only=True)
     assert harness.kinds(crossing_sell) == ["OrderRejected"]
     resting = harness.submit(BUY, "1", "99.99", post_only=True)
@@ -484,6 +485,7 @@ def test_duplicate_client_order_id_is_rejected_and_the_original_keeps_working() 
     rejected = harness.reports[1]
     assert isinstance(rejected, OrderRejected)
     assert rejected.reason == DUPLICATE_CLIENT_ORDER_ID
+    assert not rejected.post_only_crossed  # a real refusal
     [status] = harness.venue.open_orders()
     assert (status.client_order_id, status.quantity) == (ClientOrderId(7), d("1"))
     # An id the venue rejected is known too: it is never placed later.

@@ -102,7 +102,8 @@ class _BookSide:
 
     def set_level(self, price: Decimal, size: Decimal) -> None:
         """The feed's new size for a level (0 deletes it); forgets our consumption there."""
-        self._consumed.pop(price, None)
+        if self._consumed:
+            self._consumed.pop(price, None)
         if price in self._sizes:
             if size:
                 self._sizes[price] = size
@@ -114,12 +115,16 @@ class _BookSide:
             self._sizes[price] = size
 
     def replace(self, changes: Iterable[LevelChange]) -> None:
-        """A snapshot: drop every level and all consumption, then set the given levels."""
-        self._sizes.clear()
-        self._prices.clear()
+        """A snapshot: drop every level and all consumption, then set the given levels.
+
+        Built whole (the last change of a price wins, size 0 drops it) and sorted once: a venue's
+        snapshot lists a side best first, which Timsort takes in linear time, where inserting the
+        levels one by one would move the list for every level of a deep book.
+        """
+        sizes = dict(changes)
+        self._sizes = {price: size for price, size in sizes.items() if size}
+        self._prices = sorted(self._sizes)
         self._consumed.clear()
-        for price, size in changes:
-            self.set_level(price, size)
 
     def visible(self, price: Decimal) -> Decimal:
         """The level's size less what our orders consumed there (0 when there is no level)."""
@@ -176,21 +181,30 @@ class MatchingEngine:
 
     # -- market data -------------------------------------------------------------------------
 
-    def apply_book_update(self, update: OrderBookUpdate) -> list[Execution]:
-        """Apply one frame of the feed; return what our resting orders traded because of it."""
+    def apply_book_update(self, update: OrderBookUpdate, *, checked: bool = False) -> list[Execution]:
+        """Apply one frame of the feed; return what our resting orders traded because of it.
+
+        `checked`: the caller already refused negative sizes with `check_update` (the venue does,
+        when the frame is handed in), so they are not checked twice.
+        """
         if update.instrument_id != self._instrument_id:
             raise InvalidValueError(
                 f"engine of {self._instrument_id} refuses an update for {update.instrument_id}"
             )
-        check_update(update)
+        if not checked:
+            check_update(update)
         if update.is_snapshot:
             self._bids.replace(update.bids)
             self._asks.replace(update.asks)
         else:
+            set_bid = self._bids.set_level
             for price, size in update.bids:
-                self._bids.set_level(price, size)
+                set_bid(price, size)
+            set_ask = self._asks.set_level
             for price, size in update.asks:
-                self._asks.set_level(price, size)
+                set_ask(price, size)
+        if not self._resting:
+            return []
         self._clamp_queues()
         return self._match_crossing()
 

@@ -691,7 +691,8 @@ class SimulatedVenue:
             self._flush()  # durable before any report about it leaves the venue
             self._sink(item.report)
         elif isinstance(item, _Book):
-            executions = self._engines[item.update.instrument_id].apply_book_update(item.update)
+            # checked when handed in (`on_book_update`)
+            executions = self._engines[item.update.instrument_id].apply_book_update(item.update, checked=True)
             self._execute_all(executions, now)
         elif isinstance(item, _Trade):
             executions = self._engines[item.trade.instrument_id].apply_trade(item.trade)
@@ -729,7 +730,7 @@ class SimulatedVenue:
         if reason is not None:
             self._orders[client_order_id] = _VenueOrder(terms, _Status.REJECTED)
             self._changed(self._orders[client_order_id])
-            self._report(OrderRejected(client_order_id, now, reason))
+            self._report(OrderRejected(client_order_id, now, reason, reason == POST_ONLY_WOULD_CROSS))
             return
         engine = self._engines[terms.instrument_id]
         venue_order_id = VenueOrderId(f"{self.venue}-{self._next_order_number}")
@@ -932,6 +933,8 @@ def _report_to_json(report: VenueReport) -> dict[str, Any]:
         data["venue_order_id"] = report.venue_order_id.value
     elif isinstance(report, OrderRejected | OrderCancelRejected):
         data["reason"] = report.reason
+        if isinstance(report, OrderRejected) and report.post_only_crossed:
+            data["post_only_crossed"] = True
     elif isinstance(report, OrderFilled):
         data["fill"] = _fill_to_json(report.fill)
     elif not isinstance(report, OrderCanceled | OrderExpired):
@@ -946,7 +949,9 @@ def _report_from_json(data: Mapping[str, Any]) -> VenueReport:
     if kind == "OrderAccepted":
         return OrderAccepted(client_order_id, ts_ns, VenueOrderId(data["venue_order_id"]))
     if kind == "OrderRejected":
-        return OrderRejected(client_order_id, ts_ns, data["reason"])
+        return OrderRejected(
+            client_order_id, ts_ns, data["reason"], bool(data.get("post_only_crossed", False))
+        )
     if kind == "OrderCancelRejected":
         return OrderCancelRejected(client_order_id, ts_ns, data["reason"])
     if kind == "OrderFilled":
@@ -1021,15 +1026,15 @@ def _entry_from_json(data: Mapping[str, Any]) -> _Entry:
     elif kind == "deliver":
         item = _Deliver(_report_from_json(data["report"]))
     elif kind == "book":
-        item = _Book(
-            OrderBookUpdate(
-                instrument_id=InstrumentId.parse(data["instrument_id"]),
-                is_snapshot=bool(data["is_snapshot"]),
-                bids=_levels_from_json(data["bids"]),
-                asks=_levels_from_json(data["asks"]),
-                ts_ns=int(data["update_ts_ns"]),
-            )
+        update = OrderBookUpdate(
+            instrument_id=InstrumentId.parse(data["instrument_id"]),
+            is_snapshot=bool(data["is_snapshot"]),
+            bids=_levels_from_json(data["bids"]),
+            asks=_levels_from_json(data["asks"]),
+            ts_ns=int(data["update_ts_ns"]),
         )
+        check_update(update)  # processed later as checked, like a frame handed in
+        item = _Book(update)
     elif kind == "trade":
         aggressor = data["aggressor_side"]
         item = _Trade(

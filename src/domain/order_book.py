@@ -334,6 +334,31 @@ class OrderBook:
         """The best `depth` asks (all when None) as (price, size), best (lowest) first."""
         return list(self._walk_asks(_slice_stop(depth)))
 
+    def top(self, depth: int) -> tuple[tuple[LevelChange, ...], tuple[LevelChange, ...]]:
+        """The best `depth` bids and asks as tuples of (price, size), best first: one call per frame.
+
+        The same levels as `bids(depth)` and `asks(depth)`, built without a generator per side (a
+        data engine takes this picture after every frame).
+        """
+        if depth < 0:
+            raise InvalidValueError(f"depth must not be negative, got {depth}")
+        stop = -depth - 1
+        sizes = self._bids
+        bids = tuple(
+            [
+                (price, sizes[key])
+                for price, key in zip(self._bid_order[:stop:-1], self._bid_keys[:stop:-1], strict=True)
+            ]
+        )
+        sizes = self._asks
+        asks = tuple(
+            [
+                (negated.copy_negate(), sizes[key])
+                for negated, key in zip(self._ask_order[:stop:-1], self._ask_keys[:stop:-1], strict=True)
+            ]
+        )
+        return bids, asks
+
     def depth_size(self, side: BookSide, levels: int) -> Decimal:
         """The total size (exact) resting in the best `levels` levels of `side`."""
         if levels < 0:

@@ -283,6 +283,8 @@ def test_a_negative_depth_is_refused(book: OrderBook, depth: int) -> None:
         book.bids(depth)
     with pytest.raises(InvalidValueError, match="depth"):
         book.asks(depth)
+    with pytest.raises(InvalidValueError, match="depth"):
+        book.top(depth)
     with pytest.raises(InvalidValueError, match="levels"):
         book.depth_size(BookSide.BID, depth)
 

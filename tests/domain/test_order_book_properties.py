@@ -115,6 +115,9 @@ def assert_same(book: OrderBook, model: NaiveBook) -> None:
     assert book.asks() == asks
     assert book.bids(3) == bids[:3]
     assert book.asks(3) == asks[:3]
+    assert book.top(3) == (tuple(bids[:3]), tuple(asks[:3]))
+    assert book.top(0) == ((), ())
+    assert book.top(len(bids) + len(asks) + 1) == (tuple(bids), tuple(asks))
     assert (book.bid_level_count, book.ask_level_count) == (len(bids), len(asks))
     assert book.best_bid() == (bids[0] if bids else None)
     assert book.best_ask() == (asks[0] if asks else None)

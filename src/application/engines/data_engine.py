@@ -4,9 +4,11 @@ One `MarketDataPipeline` per venue decodes each frame and applies it to the book
 never sees a half-applied frame). After the whole frame the engine publishes, for every book the
 frame touched (updated, or marked stale), an immutable `BookTop` (the best
 `depth` levels per side, stamped with the frame's receive time, `stale` when the book is marked
-stale by a gap or a silence, has no snapshot yet, or is crossed after the frame): to the
-strategies subscribed to the instrument, to risk (reference prices, stale guard) and to the
-portfolio (marks). Trades go to the subscribed strategies.
+stale by a gap or a silence, has no snapshot yet, or is crossed after the frame). It first
+replaces the instrument's entry in `tops`, the latest top of every book, which risk reads when it
+checks an order (reference prices, the stale guard; see adr/0008-latest-tops-are-read-not-sent.md),
+then sends the top to the strategies subscribed to the instrument and to the portfolio (marks).
+Trades go to the subscribed strategies.
 
 Book updates and trades are also handed to the venue engines that asked for their venue's market
 data (a simulated venue matches against them), by a direct call, before anything about the frame
@@ -23,11 +25,12 @@ recorded feed (whose sha256 a replay journals first) through the same pipeline. 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Protocol
 
 from application.engines.journal_writer import JournalWriter
-from application.engines.messages import PORTFOLIO, RISK, MarketFrame, SentFrame
+from application.engines.messages import PORTFOLIO, MarketFrame, SentFrame
 from application.market_data_pipeline import MarketDataPipeline
 from application.runtime.bus import Bus
 from domain.instrument import InstrumentId
@@ -60,9 +63,8 @@ def untrusted(book: OrderBook) -> bool:
 
 def book_top(book: OrderBook, ts_ns: int, depth: int) -> BookTop:
     """The immutable top `depth` levels of `book`, stale when `untrusted`, at `ts_ns`."""
-    return BookTop(
-        book.instrument_id, ts_ns, tuple(book.bids(depth)), tuple(book.asks(depth)), untrusted(book)
-    )
+    bids, asks = book.top(depth)
+    return BookTop(book.instrument_id, ts_ns, bids, asks, untrusted(book))
 
 
 class DataEngine:
@@ -74,7 +76,7 @@ class DataEngine:
         journal: JournalWriter,
         *,
         depth: int = DEFAULT_TOP_DEPTH,
-        publish_to: Sequence[str] = (RISK, PORTFOLIO),
+        publish_to: Sequence[str] = (PORTFOLIO,),
     ) -> None:
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
@@ -86,6 +88,8 @@ class DataEngine:
         self._on_sent: dict[str, SentFrameHandler] = {}
         self._market_data_consumers: dict[str, list[MarketDataListener]] = {}
         self._subscribers: dict[InstrumentId, list[str]] = {}
+        self._tops: dict[InstrumentId, BookTop] = {}
+        self._tops_view = MappingProxyType(self._tops)
         self.tops_published = 0
         self.trades_published = 0
 
@@ -118,6 +122,12 @@ class DataEngine:
     def pipeline(self, venue: str) -> MarketDataPipeline:
         """The pipeline of `venue`."""
         return self._pipelines[venue]
+
+    @property
+    def tops(self) -> Mapping[InstrumentId, BookTop]:
+        """The latest top of every book, read-only and live: an entry is replaced (never mutated)
+        by the engine when it publishes a new top, before any message about that frame is sent."""
+        return self._tops_view
 
     @property
     def pipelines(self) -> dict[str, MarketDataPipeline]:
@@ -170,6 +180,7 @@ class DataEngine:
 
     def _publish_top(self, book: OrderBook, ts_ns: int) -> None:
         top = book_top(book, ts_ns, self._depth)
+        self._tops[top.instrument_id] = top  # one reference store: a reader sees the old or the new
         self.tops_published += 1
         for destination in self._publish_to:
             self._bus.send(destination, top)

@@ -243,17 +243,19 @@ class PortfolioEngine:
         self.max_drawdown = max(self.max_drawdown, snapshot.drawdown)
         self._sample(now, snapshot.equity)
         balances = tuple(sorted(self._portfolio.account.balances().items()))
-        out = PortfolioSnapshot(
-            self._currency,
-            snapshot.equity,
-            snapshot.high_water_mark,
-            snapshot.daily_pnl,
-            balances,
-            now,
-        )
         last = self._last_sent
-        if last is not None and attrs.evolve(last, ts_ns=now) == out:
-            return
+        daily_pnl = snapshot.daily_pnl
+        if (
+            last is not None
+            and last.equity == snapshot.equity
+            and last.high_water_mark == snapshot.high_water_mark
+            and last.daily_pnl == daily_pnl
+            and last.balances == balances
+        ):
+            return  # nothing risk would act on changed
+        out = PortfolioSnapshot(
+            self._currency, snapshot.equity, snapshot.high_water_mark, daily_pnl, balances, now
+        )
         self._last_sent = out
         for destination in self._publish_to:
             self._bus.send(destination, out)

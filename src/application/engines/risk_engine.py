@@ -13,10 +13,13 @@ On a `CheckOrder` the engine:
    `ExecuteIntent` to execution; denied: counts each reason code once and sends `DenyIntent`
    (execution records the DENIED order). Both commands are journaled under "risk" first.
 
-What the context is built from, all kept from this engine's own messages:
+What the context is built from, kept from this engine's own messages, except the book tops:
 - references: the mid of the latest `BookTop` of each instrument that is not stale, with the
-  top's time (its age is measured against the clock); marks for valuing exposure: the latest mid
-  seen, else the latest fill price;
+  top's time (its age is measured against the clock); marks for valuing exposure: the latest
+  top's mid, else the first fill price. The latest tops are READ from the data engine's `tops`
+  (`tops=`, a live read-only mapping the data engine replaces entries of before it sends anything
+  about a frame, so a check sees at least the top its strategy priced on; ADR 0008) rather than
+  sent to risk frame by frame;
 - exposures: the position per instrument (the sum of applied fills, from execution's
   `OrderUpdated`, so a fill moves leaves and position in the same message), open buys and sells
   (the working quantity of every open order plus the intents approved and not yet built);
@@ -140,6 +143,7 @@ class RiskEngine:
         strategy_destinations: Iterable[str] = (),
         notifier: Notifier | None = None,
         state_factory: Callable[[], KernelState] | None = None,
+        tops: Mapping[InstrumentId, BookTop],
     ) -> None:
         self._limits = limits
         self._state_factory = state_factory  # an empty KernelState configured as the kernel is
@@ -156,8 +160,8 @@ class RiskEngine:
         self._operator_state = TradingState.ACTIVE
         self._halted_instruments: dict[InstrumentId, str] = {}
         self._published_state = TradingState.ACTIVE
-        self._tops: dict[InstrumentId, BookTop] = {}
-        self._marks: dict[InstrumentId, Decimal] = {}
+        self._tops = tops
+        self._fill_marks: dict[InstrumentId, Decimal] = {}  # marks before any book: a fill's price
         self._orders: dict[ClientOrderId, OrderSnapshot] = {}
         self._in_flight: dict[int, OrderIntent] = {}
         self._positions: dict[InstrumentId, Decimal] = {}
@@ -257,7 +261,7 @@ class RiskEngine:
         }
         self._fill_ids = set(state.fill_ids)
         for instrument_id, price in state.last_fill_prices.items():
-            self._marks.setdefault(instrument_id, price)
+            self._fill_marks.setdefault(instrument_id, price)
         self._next_approval = state.last_approval_id + 1
         self._published_state = state.trading_state
 
@@ -267,8 +271,6 @@ class RiskEngine:
         """Handle a command (CheckOrder, HaltTrading, ResumeTrading) or an event from another engine."""
         if isinstance(message, CheckOrder):
             self._on_check(message)
-        elif isinstance(message, BookTop):
-            self._on_top(message)
         elif isinstance(message, OrderUpdated):
             self._on_order_updated(message)
         elif isinstance(message, PortfolioSnapshot):
@@ -287,11 +289,14 @@ class RiskEngine:
         else:
             raise TypeError(f"the risk engine does not handle {type(message).__name__}")
 
-    def _on_top(self, top: BookTop) -> None:
-        self._tops[top.instrument_id] = top
-        mid = top.mid
-        if mid is not None and mid > 0:
-            self._marks[top.instrument_id] = mid
+    def _mark(self, instrument_id: InstrumentId) -> Decimal | None:
+        """The latest top's mid (positive), else the first fill price, else None."""
+        top = self._tops.get(instrument_id)
+        if top is not None:
+            mid = top.mid
+            if mid is not None and mid > 0:
+                return mid
+        return self._fill_marks.get(instrument_id)
 
     def _on_order_updated(self, update: OrderUpdated) -> None:
         snapshot = update.snapshot
@@ -310,7 +315,7 @@ class RiskEngine:
                 self._positions[fill.instrument_id] = quantity
             else:  # flat: as a rebuild from the journal holds it (open positions only)
                 self._positions.pop(fill.instrument_id, None)
-            self._marks.setdefault(fill.instrument_id, fill.price)
+            self._fill_marks.setdefault(fill.instrument_id, fill.price)
         elif isinstance(event, OrderRejected) and not event.post_only_crossed:
             # A post-only order the market moved onto is a race, not a venue fault: not counted.
             self._apply_breaker(self._breaker.on_reject(self._clock.now_ns()))
@@ -427,7 +432,7 @@ class RiskEngine:
         reserved: dict[str, Decimal] = {}
         for instrument_id, _side, quantity, price in self._working():
             instrument = self._instruments.get(instrument_id)
-            valuation = price if price is not None else self._marks.get(instrument_id)
+            valuation = price if price is not None else self._mark(instrument_id)
             if instrument is None or valuation is None or quantity <= 0:
                 continue
             amount = _EXACT.multiply(quantity, valuation)
@@ -438,7 +443,7 @@ class RiskEngine:
         gross = ZERO
         for instrument_id, exposure in exposures.items():
             instrument = self._instruments.get(instrument_id)
-            mark = self._marks.get(instrument_id)
+            mark = self._mark(instrument_id)
             if instrument is None or instrument.quote != self._currency or mark is None:
                 continue
             gross = _EXACT.add(gross, _EXACT.multiply(exposure.worst_case(), mark))

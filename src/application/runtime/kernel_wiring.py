@@ -4,7 +4,8 @@
 (anything with `register` and `send`: the deterministic runtime, or the threaded one later) and
 subscribes them to each other:
 
-    frames -> data -> BookTop -> risk, portfolio, the strategies of the instrument
+    frames -> data -> BookTop -> portfolio, the strategies of the instrument
+                   -> data.tops (the latest top of each book) <- read by risk at each check
                    -> TradeTick -> the strategies of the instrument
                    -> OrderBookUpdate, TradeTick -> venue:<name> (adapters that consume them)
     strategy:<id> -> CheckOrder -> risk -> ExecuteIntent / DenyIntent -> execution -> venue adapter
@@ -143,6 +144,7 @@ def wire_kernel(
         strategy_destinations=[strategy_destination(sid) for sid in strategy_engines],
         notifier=notifier,
         state_factory=empty_state,
+        tops=data.tops,  # read at each check, not sent frame by frame (ADR 0008)
     )
     execution = ExecutionEngine(
         venues, runtime, writer, clock, seed=seed, notifier=notifier, state_factory=empty_state

@@ -23,7 +23,7 @@ from domain.errors import DomainError, InvalidValueError
 from domain.fill import Fill
 from domain.identifiers import FillId
 from domain.instrument import Instrument, InstrumentId
-from domain.numbers import ZERO, exact, to_decimal
+from domain.numbers import EXACT_CONTEXT, ZERO, exact, to_decimal
 from domain.numbers import check_positive_price as check_mark
 from domain.portfolio.account import Account
 from domain.portfolio.equity_tracker import EquitySnapshot, EquityTracker
@@ -166,16 +166,16 @@ class Portfolio:
     def unrealized_pnl(self, currency: str, marks: Marks) -> Decimal:
         """Unrealized P&L at `marks` of the open positions settled in `currency` (exact)."""
         code = check_currency(currency)
-        with exact():
-            return sum(
-                (p.unrealized_pnl(self._mark(p, marks)) for p in self.open_positions() if p.currency == code),
-                ZERO,
-            )
+        total = ZERO
+        # Exact sums do not depend on their order: no sorting (this runs after every mark).
+        for position in self._positions.values():
+            if position.currency == code and not position.is_flat:
+                total = EXACT_CONTEXT.add(total, position.unrealized_pnl(self._mark(position, marks)))
+        return total
 
     def equity(self, currency: str, marks: Marks) -> Decimal:
         """Balance in `currency` plus unrealized P&L at `marks` of the positions settled in it (exact)."""
-        with exact():
-            return self.account.balance(currency) + self.unrealized_pnl(currency, marks)
+        return EXACT_CONTEXT.add(self.account.balance(currency), self.unrealized_pnl(currency, marks))
 
     def exposures(self, marks: Marks) -> dict[InstrumentId, Decimal]:
         """Gross notional |quantity| × mark of each open position, in its settlement currency."""

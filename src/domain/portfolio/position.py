@@ -23,7 +23,7 @@ from domain.currency import check_currency, currency_validator
 from domain.errors import InvalidValueError
 from domain.fill import Fill
 from domain.instrument import InstrumentId
-from domain.numbers import ZERO, exact, ratio
+from domain.numbers import EXACT_CONTEXT, ZERO, exact, ratio
 from domain.numbers import check_positive_price as check_mark
 from domain.order_terms import OrderSide
 from domain.portfolio.round_trip import Direction, RoundTrip, RoundTripBuilder, split_fee
@@ -136,8 +136,12 @@ class Position:
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         """Σ lot quantity × (mark - lot price): the P&L of closing everything at `mark` (exact)."""
         price = check_mark(mark)
-        with exact():
-            return sum((lot.quantity * (price - lot.price) for lot in self._lots), ZERO)
+        total = ZERO
+        for lot in self._lots:  # valued after every mark: context methods, not a local context
+            total = EXACT_CONTEXT.add(
+                total, EXACT_CONTEXT.multiply(lot.quantity, EXACT_CONTEXT.subtract(price, lot.price))
+            )
+        return total
 
     def notional(self, mark: Decimal) -> Decimal:
         """Gross exposure at `mark`: |quantity| × mark, in the settlement currency."""

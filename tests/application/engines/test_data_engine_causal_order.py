@@ -62,3 +62,38 @@ def test_the_venue_gets_book_updates_and_trades_before_any_top_or_trade_is_publi
     assert "bus strategy:mm TradeTick" in log
     assert f"bus strategy:mm {BookTop.__name__}" in log
     assert all(entry.startswith("bus ") for entry in log[2:])
+
+
+class TopCheckingBus:
+    """Checks, at every send of a top, that `tops` already holds it (what risk will read)."""
+
+    def __init__(self) -> None:
+        self.engine: DataEngine | None = None
+        self.checked = 0
+
+    def send(self, destination: str, message: object) -> None:
+        if isinstance(message, BookTop):
+            assert self.engine is not None
+            assert self.engine.tops[message.instrument_id] is message
+            self.checked += 1
+
+
+def test_the_latest_top_is_readable_before_any_engine_hears_of_it() -> None:
+    """Risk reads `tops` when it checks an order: it must hold the top the strategy priced on."""
+    snapshot = OrderBookUpdate(BTC, True, ((D(99), D(1)),), ((D(100), D(1)),), 1)
+    update = OrderBookUpdate(BTC, False, ((D("99.5"), D(2)),), (), 2)
+    codec = ScriptedCodec([snapshot])
+    bus = TopCheckingBus()
+    engine = DataEngine(bus, JournalWriter(InMemoryJournal(), SimulatedClock(1)))
+    bus.engine = engine
+    engine.add_venue("TEST", MarketDataPipeline(codec))
+    engine.subscribe(BTC, "strategy:mm")
+    assert dict(engine.tops) == {}
+    engine.handle(MarketFrame("TEST", "frame", 1, "c1"))
+    first = engine.tops[BTC]
+    assert (first.best_bid, first.best_ask, first.ts_ns) == (D(99), D(100), 1)
+    codec.events = [update]
+    engine.handle(MarketFrame("TEST", "frame", 2, "c1"))
+    assert engine.tops[BTC].best_bid == D("99.5")
+    assert first.best_bid == D(99)  # an entry is replaced, never mutated
+    assert bus.checked == 4  # two tops, each to the strategy and the portfolio

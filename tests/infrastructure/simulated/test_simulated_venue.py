@@ -761,15 +761,18 @@ def test_snapshot_holds_every_kind_of_pending_item() -> None:
     venue.cancel(first)
     venue.cancel_all(BTC)
     venue.cancel_all()
-    venue.on_book_update(OrderBookUpdate(BTC, False, ((d("99"), d("2")),), (), 25))
-    venue.on_trade(TradeTick(BTC, "x", d("99"), d("1"), None, 25))
+    # The clock moves past the report due at 30 before the venue is advanced: market data handed
+    # in now waits behind it (with nothing due, it would be taken at once and never queued).
+    harness.clock.advance_to(32)
+    venue.on_book_update(OrderBookUpdate(BTC, False, ((d("99"), d("2")),), (), 32))
+    venue.on_trade(TradeTick(BTC, "x", d("99"), d("1"), None, 32))
     venue.submit(make_order(2, SELL, "1", "101"))
     delivered = len(harness.reports)
     snapshot = json.loads(json.dumps(venue.snapshot()))
     kinds = sorted(item["kind"] for item in snapshot["queue"])
     assert kinds == ["book", "cancel", "cancel_all", "cancel_all", "deliver", "expire", "submit", "trade"]
 
-    clone = Harness(config, start_ns=25)
+    clone = Harness(config, start_ns=32)
     clone.venue.restore(snapshot)
     harness.at(5_000)
     clone.at(5_000)
@@ -805,3 +808,18 @@ def test_snapshot_carries_every_kind_of_pending_report() -> None:
     clone.at(1_000)
     assert repr(clone.reports) == repr(harness.reports)
     assert harness.of(expiring)[-1] == OrderExpired(expiring, 10)
+
+
+def test_market_data_with_nothing_due_is_taken_at_once_and_delivers_nothing() -> None:
+    config = SimulatedVenueConfig(report_latency_ns=10)
+    harness = Harness(config)
+    harness.book(bids=[("99", "1")], asks=[("100", "1")])
+    resting = harness.submit(BUY, "1", "99.5")
+    harness.at(20)  # accepted (report delivered)
+    before = len(harness.reports)
+    # The ask moves through our bid: the venue fills it now, and only advance() delivers the fill.
+    harness.venue.on_book_update(OrderBookUpdate(BTC, False, (), ((d("99.4"), d("3")),), 20))
+    assert [item["kind"] for item in harness.venue.snapshot()["queue"]] == ["deliver"]
+    assert len(harness.reports) == before
+    harness.at(30)
+    assert harness.kinds(resting)[-1] == "OrderFilled"

@@ -451,7 +451,7 @@ class SimulatedVenue:
         check_update(update)  # refuse a bad frame now, not later inside advance
         with self._lock:
             if update.instrument_id in self._engines:
-                self._push(self._event_ns(), _Book(update))
+                self._market(_Book(update))
 
     def on_book(self, book: OrderBook) -> None:
         """Queue a whole book as a snapshot, at the clock's time."""
@@ -467,7 +467,23 @@ class SimulatedVenue:
         """Queue one public trade at the clock's time (unknown instruments ignored)."""
         with self._lock:
             if trade.instrument_id in self._engines:
-                self._push(self._event_ns(), _Trade(trade))
+                self._market(_Trade(trade))
+
+    def _market(self, item: _Book | _Trade) -> None:
+        """Take market data at the clock's time: at once when nothing is due before or with it.
+
+        Processing it now is what `advance` would do next (the same time, the same order: every
+        queued item is later), without the queue; it trades our resting orders and queues their
+        reports, but delivers nothing (only `advance` calls the sink). Otherwise it is queued behind
+        what is due first.
+        """
+        now = self._event_ns()
+        queue = self._queue
+        if queue and queue[0][0] <= now:
+            self._push(now, item)
+            return
+        self._now_ns = now
+        self._process(item, now)
 
     # -- time --------------------------------------------------------------------------------
 

@@ -2,11 +2,13 @@
 
 A backup uses SQLite's online backup API (through the engine's raw DBAPI connection), which
 copies a consistent snapshot page by page while the kernel keeps writing in WAL mode; the copy is
-then checked (`PRAGMA integrity_check` and `verify_journal`) before it is called a backup, and an
-existing file is never overwritten. A restore checks its source the same way (and that its schema
-is not newer than this code) BEFORE it touches the target, refuses to replace an existing
-database unless forced, and re-verifies the result. PostgreSQL has its own tools: `pg_dump` and
-`pg_restore`, which the errors name.
+then checked (`PRAGMA integrity_check` and `verify_journal`) before it is called a backup. An
+existing file is never overwritten, and the copy is one self-contained file (not in WAL mode). A
+journal with a bad snapshot is still copied (start-up skips a bad snapshot): the result lists it.
+A restore checks its source the same way (and that its schema is not newer than this code),
+without leaving `-wal`/`-shm` files beside it, BEFORE it touches the target; it refuses to
+replace an existing database unless forced, and re-verifies the result. PostgreSQL has its own
+tools: `pg_dump` and `pg_restore`, which the errors name.
 """
 
 from __future__ import annotations
@@ -45,10 +47,20 @@ def _sqlite_file(url: str, *, action: str) -> Path:
     return path
 
 
+def _read_only_uri(path: Path) -> str:
+    """A URI that opens `path` read-only and, when no write-ahead log lies beside it, as immutable.
+
+    Immutable: SQLite then takes no lock and creates no `-wal`/`-shm` files beside a backup that is
+    only being checked; a file with a `-wal` beside it is read through it (its content may be there).
+    """
+    immutable = "" if Path(f"{path}-wal").exists() else "&immutable=1"
+    return f"{path.resolve().as_uri()}?mode=ro{immutable}".replace("file://", "file:", 1)
+
+
 @contextlib.contextmanager
 def _read_only_engine(path: Path) -> Iterator[Engine]:
-    """An engine on an SQLite file that never writes to it (no pragmas, mode=ro)."""
-    uri = f"{path.resolve().as_uri()}?mode=ro".replace("file://", "file:", 1)
+    """An engine on an SQLite file that never writes to it (no pragmas, mode=ro, see `_read_only_uri`)."""
+    uri = _read_only_uri(path)
     engine = sa.create_engine(
         "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
     )
@@ -59,7 +71,10 @@ def _read_only_engine(path: Path) -> Iterator[Engine]:
 
 
 def _check_copy(path: Path) -> JournalVerification:
-    """integrity_check and verify_journal on an SQLite file; raises `BackupError` naming the problem."""
+    """integrity_check and verify_journal on an SQLite file; raises `BackupError` naming the problem.
+
+    A bad snapshot does not fail the check (start-up skips it); the verification lists it.
+    """
     try:
         with _read_only_engine(path) as engine:
             with engine.connect() as connection:
@@ -71,8 +86,9 @@ def _check_copy(path: Path) -> JournalVerification:
             verification = verify_journal(engine)
     except sa.exc.DBAPIError as exc:
         raise BackupError(f"{path} cannot be read as an SQLite journal: {exc.orig}") from exc
-    if not verification.ok:
-        raise BackupError(f"{path}: {verification.summary()}")
+    if not verification.journal_ok:
+        first = verification.problems()[0].strip()
+        raise BackupError(f"{path}: {verification.summary()}; {first} (run `journal verify` for all)")
     return verification
 
 
@@ -92,6 +108,8 @@ def backup_database(url: str, dest: Path) -> JournalVerification:
             target = sqlite3.connect(dest)
             try:
                 raw.backup(target)
+                # One self-contained file: the copy leaves WAL mode (restore puts it back in).
+                target.execute("PRAGMA journal_mode=DELETE")
             finally:
                 target.close()
     except sqlite3.Error as exc:
@@ -120,12 +138,10 @@ def restore_database(src: Path, url: str, *, force: bool = False) -> JournalVeri
             "upgrade tradekernel"
         )
     if target.exists() and not force:
-        raise BackupError(f"{target} already exists: pass force to replace it")
+        raise BackupError(f"{target} already exists: pass --force to replace it (stop the kernel first)")
     if target.resolve() == src.resolve():
         raise BackupError(f"{src} cannot be restored onto itself")
-    source_connection = sqlite3.connect(
-        f"{src.resolve().as_uri()}?mode=ro".replace("file://", "file:", 1), uri=True
-    )
+    source_connection = sqlite3.connect(_read_only_uri(src), uri=True)
     try:
         target_connection = sqlite3.connect(target)
         try:

@@ -65,8 +65,11 @@ def parse_url(url: str) -> URL:
 
 
 def safe_url(url: str | URL) -> str:
-    """The URL as text with its password hidden (for messages and logs)."""
-    parsed = url if isinstance(url, URL) else make_url(url)
+    """The URL as text with its password hidden (for messages and logs); text that is no URL as is."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except ArgumentError:
+        return str(url)
     return parsed.render_as_string(hide_password=True)
 
 

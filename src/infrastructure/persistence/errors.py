@@ -7,6 +7,8 @@ what to do about it, in one line.
 
 from __future__ import annotations
 
+from application.recovery.kernel_state import SnapshotError
+
 
 class PersistenceError(Exception):
     """Base class of every persistence failure."""
@@ -48,12 +50,16 @@ class CorruptRecordError(PersistenceError):
     """A journal record cannot be decoded (or is missing): the journal cannot be replayed."""
 
 
-class CorruptSnapshotError(PersistenceError):
-    """A stored snapshot does not match its sha256."""
+class CorruptSnapshotError(PersistenceError, SnapshotError):
+    """A stored snapshot does not match its sha256 (start-up falls back to an older one)."""
 
 
 class SnapshotAheadError(PersistenceError, ValueError):
     """A snapshot was saved for a sequence that is not durable yet."""
+
+
+class KernelRunningError(PersistenceError):
+    """Another process (a running kernel, or an offline command) holds the journal's kernel lock."""
 
 
 class BackupError(PersistenceError):

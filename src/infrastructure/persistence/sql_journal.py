@@ -349,6 +349,15 @@ class SqlJournal:
             self.save_snapshot(sequence, ts_ns, make_snapshot())
             return sequence
 
+    def snapshot_candidates(self) -> list[StoredSnapshotRef]:
+        """Every stored snapshot, newest first (by sequence), not yet read or checked."""
+        query = sa.select(snapshots.c.id, snapshots.c.sequence).order_by(
+            snapshots.c.sequence.desc(), snapshots.c.id.desc()
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [StoredSnapshotRef(self._engine, int(row.id), int(row.sequence)) for row in rows]
+
     def latest_snapshot(self) -> StoredSnapshot | None:
         """The newest snapshot (by sequence), checked against its sha256; None when there is none."""
         query = (
@@ -370,6 +379,30 @@ class SqlJournal:
                 f"sha256 {actual} != stored {row.sha256}"
             )
         return StoredSnapshot(row.sequence, row.ts_ns, data)
+
+    def read_stream(self, stream_id: str, event_types: Sequence[str]) -> Iterator[JournalRecord]:
+        """The committed records of one stream whose type is one of `event_types`, in order."""
+        previous = 0
+        while True:
+            columns = (events.c.sequence, events.c.ts_ns, events.c.stream_id, events.c.schema_version)
+            query = (
+                sa.select(*columns, events.c.payload)
+                .where(
+                    events.c.stream_id == stream_id,
+                    events.c.type.in_(list(event_types)),
+                    events.c.sequence > previous,
+                )
+                .order_by(events.c.sequence)
+                .limit(READ_CHUNK)
+            )
+            with self._engine.connect() as connection:
+                rows = connection.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                event = decode_row(row.sequence, row.schema_version, row.payload)
+                yield JournalRecord(row.sequence, row.ts_ns, row.stream_id, event)
+                previous = row.sequence
 
     def save_reconciliation(self, ts_ns: int, report: Mapping[str, object]) -> None:
         """Store a reconciliation report as JSON text (decimals as exact strings)."""
@@ -400,6 +433,34 @@ class SqlJournal:
         self._closed = True
         if self._owns_engine:
             self._engine.dispose()
+
+
+@attrs.frozen
+class StoredSnapshotRef:
+    """A stored snapshot not read yet: `load()` reads it and checks its sha256 (a `SnapshotCandidate`)."""
+
+    engine: Engine
+    snapshot_id: int
+    sequence: int
+
+    @property
+    def label(self) -> str:
+        """`snapshot ID (sequence N)`: how `status`, `journal verify` and the warnings name it."""
+        return f"snapshot {self.snapshot_id} (sequence {self.sequence})"
+
+    def load(self) -> StoredSnapshot:
+        """The snapshot's bytes; raises `CorruptSnapshotError` when they do not match their sha256."""
+        query = sa.select(snapshots.c.ts_ns, snapshots.c.sha256, snapshots.c.data).where(
+            snapshots.c.id == self.snapshot_id
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            raise CorruptSnapshotError("it is gone (deleted while start-up read the snapshots)")
+        data = bytes(row.data)
+        if hashlib.sha256(data).hexdigest() != row.sha256:
+            raise CorruptSnapshotError("its data does not match its sha256")
+        return StoredSnapshot(self.sequence, row.ts_ns, data)
 
 
 def _write_projection(connection: Connection, rows: ProjectionRows) -> None:

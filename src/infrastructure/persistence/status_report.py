@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,8 +57,11 @@ def read_status(engine: Engine) -> dict[str, Any]:
         ).first()
     tripped = _tripped(breaker_rows)
     return {
-        "trading_state": None if state_row is None else state_row.state,
+        # ACTIVE until risk first publishes a change (the kernel starts ACTIVE).
+        "trading_state": "ACTIVE" if state_row is None else state_row.state,
+        "trading_state_changed": state_row is not None,
         "trading_state_reason": None if state_row is None else state_row.reason,
+        "trading_state_ts_ns": None if state_row is None else int(state_row.ts_ns),
         "breaker": {
             "tripped": tripped,
             "history": [
@@ -93,6 +97,7 @@ def read_status(engine: Engine) -> dict[str, Any]:
                 "quantity": row.quantity,
                 "average_price": row.average_price,
                 "realized_pnl": row.realized_pnl,
+                "flat": Decimal(row.quantity) == 0,
             }
             for row in position_rows
         ],
@@ -116,10 +121,12 @@ def _tripped(rows: Sequence[Any]) -> bool:
 
 def render_status(status: Mapping[str, Any]) -> str:
     """The status document as text for a terminal."""
-    lines = [
-        f"trading state    {status['trading_state'] or 'ACTIVE (never changed)'}"
-        + (f" ({status['trading_state_reason']})" if status.get("trading_state_reason") else ""),
-    ]
+    state = status["trading_state"]
+    if not status["trading_state_changed"]:
+        state += " (never changed)"
+    elif status.get("trading_state_reason"):
+        state += f" ({status['trading_state_reason']})"
+    lines = [f"trading state    {state}"]
     breaker = status["breaker"]
     lines.append(f"breaker          {'TRIPPED' if breaker['tripped'] else 'not tripped'}")
     for event in breaker["history"]:
@@ -141,10 +148,13 @@ def render_status(status: Mapping[str, Any]) -> str:
     )
     lines.append("positions        " + ("" if status["positions"] else "none"))
     lines.extend(
-        f"  {p['instrument_id']} {p['quantity']} avg {p['average_price']} realized {p['realized_pnl']}"
+        f"  {p['instrument_id']} flat, realized {p['realized_pnl']}"
+        if p["flat"]
+        else f"  {p['instrument_id']} {p['quantity']} avg {p['average_price']} realized {p['realized_pnl']}"
         for p in status["positions"]
     )
-    lines.append("balances         " + ", ".join(f"{c} {v}" for c, v in status["balances"].items()))
+    balances = ", ".join(f"{c} {v}" for c, v in status["balances"].items())
+    lines.append("balances         " + (balances or "none"))
     last = status["last_reconciliation"]
     if last is None:
         lines.append("reconciliation   none yet")

@@ -253,3 +253,35 @@ def test_closed_journal_refuses_appends(database_url: str) -> None:
     journal.close()
     with pytest.raises(JournalWriteError, match="closed"):
         journal.append(1, "s", {"x": 1})
+
+
+def test_snapshot_candidates_come_newest_first_and_each_checks_its_own_digest(database_url: str) -> None:
+    journal = SqlJournal.open(database_url)
+    assert journal.snapshot_candidates() == []
+    for i in range(4):
+        journal.append(i, "s", order_event(i))
+    journal.flush()
+    journal.save_snapshot(2, 20, b"older")
+    journal.save_snapshot(4, 40, b"newer")
+    with journal.engine.begin() as connection:
+        connection.execute(snapshots.update().where(snapshots.c.sequence == 4).values(data=b"newes"))
+    newest, older = journal.snapshot_candidates()
+    assert (newest.sequence, older.sequence) == (4, 2)
+    assert newest.label == f"snapshot {newest.snapshot_id} (sequence 4)"
+    with pytest.raises(CorruptSnapshotError, match="its data does not match its sha256"):
+        newest.load()
+    assert older.load().data == b"older"
+    journal.close()
+
+
+def test_read_stream_returns_one_streams_records_of_the_given_types_in_order(database_url: str) -> None:
+    journal = SqlJournal.open(database_url)
+    for i in range(9):
+        journal.append(i, "risk" if i % 2 else "other", order_event(i))
+    journal.flush()
+    records = list(journal.read_stream("risk", ["OrderSubmitted", "OrderFilled"]))
+    assert [(r.sequence, type(r.event).__name__) for r in records] == [
+        (4, "OrderSubmitted"),
+        (6, "OrderFilled"),
+    ]
+    journal.close()

@@ -31,7 +31,7 @@ import copy
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
 import attrs
@@ -79,6 +79,14 @@ class InconsistentJournalError(ValueError):
 
 class SnapshotError(ValueError):
     """Snapshot bytes that cannot be read back (corrupt, truncated, or of an unknown format)."""
+
+
+class RecoveryInterruptedError(Exception):
+    """Recovery was asked to stop (a signal during start-up) before the journal's end."""
+
+
+#: Records folded between two questions to `should_stop`.
+STOP_CHECK_INTERVAL = 256
 
 
 @attrs.define
@@ -605,9 +613,17 @@ def recover(
     return state
 
 
-def fold(state: KernelState, records: Iterable[JournalRecord]) -> KernelState:
-    """Fold `records` (contiguous, continuing the state) into `state`; returns it."""
-    for record in records:
+def fold(
+    state: KernelState, records: Iterable[JournalRecord], should_stop: Callable[[], bool] | None = None
+) -> KernelState:
+    """Fold `records` (contiguous, continuing the state) into `state`; returns it.
+
+    `should_stop` is asked every `STOP_CHECK_INTERVAL` records; True raises `RecoveryInterruptedError`
+    between two records (the state is then incomplete and must be dropped).
+    """
+    for count, record in enumerate(records):
+        if should_stop is not None and count % STOP_CHECK_INTERVAL == 0 and should_stop():
+            raise RecoveryInterruptedError(f"recovery interrupted before journal record {record.sequence}")
         state.apply(record)
     return state
 

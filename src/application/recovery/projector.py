@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from application.engines.messages import TradingStateChanged
 from application.ports.event_journal import JournalRecord, ProjectionRow, ProjectionRows
 from application.recovery.kernel_state import KernelState, canonical_text
 from application.runtime.journal_encoding import encode_value
 from domain.fill import Fill
 from domain.identifiers import ClientOrderId, StrategyId
 from domain.instrument import InstrumentId
-from domain.risk.breaker_events import BreakerReset, BreakerTripped
+from domain.risk.breaker_events import BreakerEvent, BreakerTripped
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -71,28 +72,8 @@ class KernelProjector:
         if change.trading_state:
             self._trading_state = True
         event = change.breaker_event
-        if isinstance(event, BreakerTripped):
-            self._breaker_events.append(
-                {
-                    "sequence": record.sequence,
-                    "kind": "tripped",
-                    "reason": event.reason_code.value,
-                    "detail": event.detail,
-                    "by": event.by,
-                    "ts_ns": event.ts_ns,
-                }
-            )
-        elif isinstance(event, BreakerReset):
-            self._breaker_events.append(
-                {
-                    "sequence": record.sequence,
-                    "kind": "reset",
-                    "reason": event.why,
-                    "detail": "cleared: " + ",".join(reason.value for reason in event.cleared),
-                    "by": event.by,
-                    "ts_ns": event.ts_ns,
-                }
-            )
+        if event is not None:
+            self._breaker_events.append(breaker_event_row(record.sequence, event))
         if change.strategy_id is not None:
             self._strategies[change.strategy_id] = None
 
@@ -192,16 +173,38 @@ class KernelProjector:
         if not self._trading_state:
             return ()
         record = self._state.trading_state_record
-        if record is None:
+        if record is None or not isinstance(record.event, TradingStateChanged):
             return ()
-        event = record.event
-        reason = getattr(event, "reason", "")
-        return (
-            {
-                "id": 1,
-                "state": self._state.trading_state.value,
-                "reason": reason if isinstance(reason, str) else str(reason),
-                "ts_ns": record.ts_ns,
-                "last_sequence": record.sequence,
-            },
-        )
+        return (trading_state_row(record, record.event),)
+
+
+def breaker_event_row(sequence: int, event: BreakerEvent) -> ProjectionRow:
+    """The `breaker_events` row of a trip or a reset journaled at `sequence`."""
+    if isinstance(event, BreakerTripped):
+        return {
+            "sequence": sequence,
+            "kind": "tripped",
+            "reason": event.reason_code.value,
+            "detail": event.detail,
+            "by": event.by,
+            "ts_ns": event.ts_ns,
+        }
+    return {
+        "sequence": sequence,
+        "kind": "reset",
+        "reason": event.why,
+        "detail": "cleared: " + ",".join(reason.value for reason in event.cleared),
+        "by": event.by,
+        "ts_ns": event.ts_ns,
+    }
+
+
+def trading_state_row(record: JournalRecord, event: TradingStateChanged) -> ProjectionRow:
+    """The one `trading_state` row, as of the `TradingStateChanged` in `record`."""
+    return {
+        "id": 1,
+        "state": event.state.value,
+        "reason": event.reason,
+        "ts_ns": record.ts_ns,
+        "last_sequence": record.sequence,
+    }

@@ -173,7 +173,7 @@ class OrderReconciliation:
 
 @attrs.frozen
 class ReconciliationCounts:
-    """Local versus venue counts."""
+    """Local versus venue counts; positions and balances count the non-zero ones on both sides."""
 
     local_open_orders: int = 0
     venue_open_orders: int = 0

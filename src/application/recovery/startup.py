@@ -13,8 +13,9 @@ Nothing is ever submitted: an order in doubt is settled by asking the venue, nev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Set
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, Set
+from decimal import Decimal
+from typing import Protocol, TypeVar
 
 from application.commands import HaltTrading
 from application.engines.messages import ForeignOrders
@@ -31,12 +32,14 @@ from application.recovery.reconciliation import (
 )
 from domain.identifiers import ClientOrderId, FillId
 from domain.instrument import Instrument, InstrumentId
+from domain.numbers import EXACT_CONTEXT, ZERO
 from domain.orders.order import Order
 from domain.portfolio.portfolio import Portfolio
 
 __all__ = ["RECONCILIATION", "ReconcilingRuntime", "reconcile_at_startup"]
 
 RECONCILIATION = "reconciliation"  # who halted trading, in HaltTrading.by
+K = TypeVar("K")
 
 
 class ReconcilingRuntime(Protocol):
@@ -90,19 +93,15 @@ def reconcile_at_startup(
     money = compare_balances(portfolio, venues, policy, instruments)
     differences = found.differences + money
     halt_required = any(difference.halts for difference in differences)
-    venue_positions = {
-        key for gateway in venues.values() for key, size in gateway.positions().items() if size
-    }
-    venue_currencies = {key for gateway in venues.values() for key in gateway.balances()}
     counts = ReconciliationCounts(
         local_open_orders=found.local_open_orders,
         venue_open_orders=found.venue_open_orders,
         local_fills=found.local_fills,
         venue_fills=found.venue_fills,
         local_positions=len(portfolio.open_positions()),
-        venue_positions=len(venue_positions),
-        local_balances=len(implied_venue_balances(portfolio, policy, instruments)),
-        venue_balances=len(venue_currencies),
+        venue_positions=_non_zero(gateway.positions() for gateway in venues.values()),
+        local_balances=_non_zero([implied_venue_balances(portfolio, policy, instruments)]),
+        venue_balances=_non_zero(gateway.balances() for gateway in venues.values()),
     )
     if halt_required:
         halting = [d for d in differences if d.halts]
@@ -131,3 +130,16 @@ def reconcile_at_startup(
         halt_required=halt_required,
         halted=halt_required,
     )
+
+
+def _non_zero(amounts: Iterable[Mapping[K, Decimal]]) -> int:
+    """How many keys (currencies, instruments) hold a non-zero total over all the mappings.
+
+    Both sides of a count are counted this way: a venue that lists `BTC 0` holds no BTC, and a
+    flat position is no position, so neither makes the local and venue counts differ.
+    """
+    totals: dict[K, Decimal] = {}
+    for mapping in amounts:
+        for key, amount in mapping.items():
+            totals[key] = EXACT_CONTEXT.add(totals.get(key, ZERO), amount)
+    return sum(1 for total in totals.values() if total)

@@ -345,3 +345,22 @@ def test_a_position_difference_halts_whatever_its_size() -> None:
     kinds = {d.kind for d in report.differences if d.halts}
     assert "position" in kinds
     assert world.kernel.risk.trading_state is TradingState.HALTED
+
+
+def test_zero_balances_and_flat_positions_count_the_same_on_both_sides() -> None:
+    world = World()
+    world.book()
+    world.buy("0.01", "100.02")  # crosses: filled
+    world.strategy.queued.append(
+        OrderIntent(SID, BTC, OrderSide.SELL, D("0.01"), OrderType.LIMIT, D("100.00"), TimeInForce.GTC)
+    )
+    world.book()
+    IdleRuntime(world.runtime, world.venue).wait_idle()  # sold: flat again
+    assert world.venue.balances().get("BTC") == 0  # the venue lists the base currency at zero
+
+    report = world.reconcile()
+
+    counts = report.counts
+    assert (counts.local_positions, counts.venue_positions) == (0, 0)
+    assert (counts.local_balances, counts.venue_balances) == (1, 1)  # USD on both sides
+    assert report.differences == ()

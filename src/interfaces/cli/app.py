@@ -10,6 +10,8 @@ from interfaces.cli.feed_commands import feed
 from interfaces.cli.persistence_commands import backup, db, journal, restore, status
 from interfaces.cli.replay_command import replay
 from interfaces.cli.start_command import start
+from interfaces.cli.stop_signals import release_early
+from interfaces.cli.trading_commands import trading
 
 
 def _version() -> str:
@@ -21,14 +23,17 @@ def _version() -> str:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), prog_name="tradekernel")
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     """tradekernel: a trading kernel that never loses a fill and replays markets exactly."""
+    if context.invoked_subcommand != "start":  # `start` keeps the early stop-signal handlers
+        release_early()
 
 
 cli.add_command(feed)
 cli.add_command(replay)
 cli.add_command(start)
-for _command in (status, backup, restore, journal, db):
+for _command in (status, backup, restore, journal, db, trading):
     cli.add_command(_command)
 
 

@@ -2,23 +2,30 @@
 by default, durable state: the SQL journal and the simulated venue's own store.
 
 Start-up with a journal database (see docs/persistence.md):
-1. `recover`: the latest snapshot plus the journal's tail folded into a `KernelState`; a corrupt or
-   unknown record stops start-up with an error naming its sequence number;
-2. the journal is reopened with a `KernelProjector` on a copy of that state (projections are
+1. the database's kernel lock is taken (one kernel per journal; `trading resume` waits for none);
+2. `recover_latest`: the newest usable snapshot plus the journal's tail folded into a
+   `KernelState`; an unusable snapshot is skipped with a warning (an older one, or the whole
+   journal, is folded instead); a corrupt or unknown record in what is folded stops start-up with
+   an error naming its sequence number;
+3. the journal is reopened with a `KernelProjector` on a copy of that state (projections are
    written in the same transaction as the records) and a background group commit;
-3. the engines are wired with `recovered=state`; the simulated venue loads its own store (it
+4. the engines are wired with `recovered=state`; the simulated venue loads its own store (it
    stands for the exchange, which outlives our process);
-4. `reconcile`: missed fills, orders in doubt (journaled, maybe never sent: asked, never resent),
+5. `reconcile`: missed fills, orders in doubt (journaled, maybe never sent: asked, never resent),
    unknown venue orders, balances and positions; a difference beyond tolerance halts trading. The
    report is stored for `status`.
-While running, records are durable within `flush_interval_s` (orders and cancels at once, before
-they are sent) and a snapshot is taken every `snapshot_interval_s` and at shutdown.
+Between these steps (and while folding) `should_stop` is asked: a stop signal during start-up ends
+it before trading, with nothing sent to the venue. While running, records are durable within
+`flush_interval_s` (orders and cancels at once, before they are sent) and a snapshot is taken
+every `snapshot_interval_s` and at shutdown.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,15 +37,18 @@ from application.engines.messages import DATA, EXECUTION, RISK, MarketFrame, str
 from application.market_data_pipeline import MarketDataPipeline
 from application.ports.event_journal import EventJournal, InMemoryJournal
 from application.ports.notifier import Severity
-from application.ports.venue_gateway import VenueReport
-from application.recovery import KernelProjector, KernelState, recover
+from application.ports.venue_gateway import VenueReport, VenueReportSink
+from application.recovery import KernelProjector, KernelState, RecoveryInterruptedError, recover_latest
 from application.recovery.reconciliation import ReconciliationPolicy, ReconciliationReport
 from application.recovery.startup import reconcile_at_startup
 from application.runtime.kernel_wiring import FeedSpec, Kernel, wire_kernel
 from application.runtime.threaded_runtime import ThreadedRuntime
+from domain.errors import DomainError
 from domain.numbers import ZERO
+from domain.orders.order_events import OrderAccepted
 from domain.orders.order_status import OrderStatus
 from domain.risk.breaker_events import CancelAllOrders
+from infrastructure.persistence.kernel_lock import KernelLock
 from infrastructure.persistence.sql_journal import SqlJournal
 from infrastructure.replay import ReplayConfigError, ReplaySettings
 from infrastructure.replay.replay_runner import build_strategy, simulated_venue_config
@@ -106,8 +116,21 @@ class _SettlingRuntime:
             time.sleep(0.005)
 
 
+class StartupInterruptedError(Exception):
+    """A stop signal arrived before trading began: start-up stopped between two of its steps."""
+
+
+class VenueStoreError(Exception):
+    """The simulated venue's store cannot be opened or loaded (one line naming the file)."""
+
+
 class PaperKernel:
-    """The threaded kernel, the simulated venue and the synthetic feed, wired for `start`."""
+    """The threaded kernel, the simulated venue and the synthetic feed, wired for `start`.
+
+    `should_stop` is asked between the steps of start-up (and while the journal is folded): True
+    raises `StartupInterruptedError` after releasing what was opened, before anything is sent to the
+    venue. `warn` receives one line per snapshot that recovery skipped.
+    """
 
     def __init__(
         self,
@@ -115,10 +138,15 @@ class PaperKernel:
         options: StartOptions,
         seed: int,
         persistence: PersistenceOptions | None = None,
+        *,
+        should_stop: Callable[[], bool] | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.options = options
         self.persistence = persistence or PersistenceOptions(database_url=None, venue_store=None)
+        self._should_stop = should_stop or (lambda: False)
+        self._warn = warn or (lambda _line: None)
         self.clock = SystemClock()
         self.notifier = StderrNotifier()
         self.instruments = synthetic_instruments(VENUE, settings.currency)
@@ -127,10 +155,28 @@ class PaperKernel:
         self.recovered: KernelState | None = None
         self.sql_journal: SqlJournal | None = None
         self.projector: KernelProjector | None = None
+        self.lock: KernelLock | None = None
+        self.venue_store: SimulatedVenueStore | None = None
+        self._runtime: ThreadedRuntime | None = None  # once built: stopped by `close`
+        self._closed = False
+        try:
+            self._build(settings, seed)
+        except BaseException:
+            self.close()  # what start-up opened, in reverse: nothing was sent to the venue yet
+            raise
+
+    def _checkpoint(self) -> None:
+        if self._should_stop():
+            raise StartupInterruptedError("interrupted during start-up")
+
+    def _build(self, settings: ReplaySettings, seed: int) -> None:
+        self._checkpoint()
         self.journal: EventJournal = self._open_journal()
+        self._checkpoint()
         self.runtime = ThreadedRuntime(
             self.clock, notifier=self.notifier, timer_interval_ns=settings.timer_interval_ns
         )
+        self._runtime = self.runtime
         strategies = (
             [] if settings.strategy is None else [build_strategy(settings.strategy, VENUE, self.instruments)]
         )
@@ -139,15 +185,8 @@ class PaperKernel:
         def sink(report: VenueReport) -> None:
             runtime.send(EXECUTION, report)
 
-        store_path = self.persistence.venue_store
-        self.venue_store = None if store_path is None else SimulatedVenueStore(store_path)
-        self.venue = SimulatedVenue(
-            self.clock,
-            sink,
-            self.instruments.values(),
-            simulated_venue_config(settings),
-            store=self.venue_store,
-        )
+        self.venue = self._open_venue(sink)
+        self._checkpoint()
         market = market_data_for(VENUE)
         self.pipeline = MarketDataPipeline(market, resolve_crossing=market.resolve_crossing)
         self.kernel: Kernel = wire_kernel(
@@ -181,6 +220,7 @@ class PaperKernel:
         self.reconciliation: ReconciliationReport | None = None
         self._snapshot_stop = threading.Event()
         self._snapshot_thread: threading.Thread | None = None
+        self._checkpoint()
 
     # ----- start-up --------------------------------------------------------------------------
 
@@ -193,24 +233,50 @@ class PaperKernel:
             id_seed=settings.seed,
         )
 
+    def _open_venue(self, sink: VenueReportSink) -> SimulatedVenue:
+        """The simulated venue, on its own store when there is one (a store it cannot load: one line)."""
+        store_path = self.persistence.venue_store
+        try:
+            self.venue_store = None if store_path is None else SimulatedVenueStore(store_path)
+            return SimulatedVenue(
+                self.clock,
+                sink,
+                self.instruments.values(),
+                simulated_venue_config(self.settings),
+                store=self.venue_store,
+            )
+        except (sqlite3.Error, DomainError, ValueError, KeyError, TypeError) as error:
+            what = f"missing {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
+            raise VenueStoreError(
+                f"the simulated venue's store {store_path} cannot be loaded: {what} "
+                f"({type(error).__name__}; move it aside to start the venue afresh)"
+            ) from error
+
     def _open_journal(self) -> EventJournal:
-        """The journal: in memory, or the SQL journal after recovering the state it holds."""
+        """The journal: in memory, or the SQL journal (under the kernel lock) after recovering its state."""
         url = self.persistence.database_url
         if url is None:
             return InMemoryJournal()
         settings = self.settings
+        self.lock = KernelLock(url, holder="start")
         reader = SqlJournal.open(url)
         try:
-            state = recover(
+            recovered = recover_latest(
                 reader,
-                reader.latest_snapshot(),
+                reader.snapshot_candidates(),
                 self.instruments,
                 currency=settings.currency,
                 starting_balance=settings.starting_balance,
                 id_seed=settings.seed,
+                should_stop=self._should_stop,
             )
+        except RecoveryInterruptedError:
+            raise StartupInterruptedError("interrupted during start-up") from None
         finally:
             reader.close()
+        for line in recovered.warnings():
+            self._warn(line)
+        state = recovered.state
         if state.last_sequence:
             self.recovered = state
             projected = KernelState.from_snapshot(
@@ -326,11 +392,20 @@ class PaperKernel:
         return self.open_orders()
 
     def close(self) -> None:
-        """Release the journal and the venue store (after `runtime.stop()`)."""
-        if self.sql_journal is not None:
-            self.sql_journal.close()
-        if self.venue_store is not None:
-            self.venue_store.close()
+        """Stop the runtime, then release the journal (flushed), the venue store and the lock (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._runtime is not None:
+                self._runtime.stop()
+            if self.sql_journal is not None:
+                self.sql_journal.close()
+            if self.venue_store is not None:
+                self.venue_store.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
     # ----- reading -----------------------------------------------------------------------------
 
@@ -345,17 +420,18 @@ class PaperKernel:
         portfolio = portfolio_engine.portfolio
         currency = self.settings.currency
         counts = dict(execution.counts)
+        # This run's orders only (a resumed run also holds the journal's earlier orders).
         orders = tuple(o for o in execution.orders if o.client_order_id not in self._restored_orders)
         fills = dict(portfolio_engine.fills)
         marks = portfolio_engine.marks()
         return {
             "frames": self.frames,
             "submitted": counts.get("submitted", 0),
-            "accepted": counts.get("accepted", 0),
+            "accepted": sum(1 for order in orders if any(isinstance(e, OrderAccepted) for e in order.events)),
             "filled": sum(1 for order in orders if order.status is OrderStatus.FILLED),
-            "canceled": counts.get("canceled", 0),
+            "canceled": sum(1 for order in orders if order.status is OrderStatus.CANCELED),
             "denied": sum(dict(self.kernel.risk.denials).values()),
-            "rejected": counts.get("rejected", 0),
+            "rejected": sum(1 for order in orders if order.status is OrderStatus.REJECTED),
             "open": self.open_orders(),
             "fills": sum(totals.count for totals in fills.values()) - self._fills_at_start,
             "fees": sum((totals.fees for totals in fills.values()), ZERO) - self._fees_at_start,

@@ -2,7 +2,9 @@
 
 Every command takes `--db URL` (default: `$TK_DATABASE_URL`, else `sqlite:///tradekernel.db` in
 the working directory, the same default as `start`). None of them needs the kernel to be
-stopped except `restore` (which replaces the database) and `db upgrade`.
+stopped except `restore` (which replaces the database) and `db upgrade`: those take the
+database's kernel lock and refuse while a kernel holds it. Every failure a user can cause (a
+malformed URL, an unsupported database, a missing file) is one line on stderr and exit 2.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from sqlalchemy.engine import Engine
 from infrastructure.persistence.backup import backup_database, restore_database
 from infrastructure.persistence.database import DEFAULT_DATABASE_URL, open_engine, safe_url, sqlite_path
 from infrastructure.persistence.errors import PersistenceError
+from infrastructure.persistence.kernel_lock import KernelLock
 from infrastructure.persistence.migrations import check_schema, current_revision, head_revision, upgrade
 from infrastructure.persistence.status_report import read_status, render_status
-from infrastructure.persistence.verify import verify_journal
+from infrastructure.persistence.verify import JournalVerification, verify_journal
 from interfaces.cli.errors import UserError
 
 DATABASE_ENV = "TK_DATABASE_URL"
@@ -46,26 +49,37 @@ def database_option(function: _F) -> _F:
 
 
 @contextmanager
-def _existing_database(url: str) -> Iterator[Engine]:
-    """An engine on a database that must already exist (never create a file by looking at it)."""
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise UserError(f"{path}: no journal database here (start the kernel first, or pass --db)")
+def user_errors() -> Iterator[None]:
+    """Turn a persistence failure (a bad URL, a missing driver, a corrupt file...) into one line, exit 2."""
     try:
-        engine = open_engine(url)
+        yield
     except PersistenceError as error:
         raise UserError(str(error)) from None
+
+
+@contextmanager
+def existing_database(url: str) -> Iterator[Engine]:
+    """An engine on a journal database that must already exist, at this tradekernel's schema.
+
+    Never creates a file by looking at it; every failure is a `UserError`.
+    """
+    with user_errors():
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            raise UserError(f"{path}: no journal database here (start the kernel first, or pass --db)")
+        engine = open_engine(url)
     try:
+        with user_errors():
+            check_schema(engine, create=False)
         yield engine
     finally:
         engine.dispose()
 
 
-def _checked(engine: Engine) -> None:
-    try:
-        check_schema(engine, create=False)
-    except PersistenceError as error:
-        raise UserError(str(error)) from None
+def kernel_lock(url: str, holder: str) -> KernelLock:
+    """The database's kernel lock for `holder`; refuses (one line) when a kernel or command holds it."""
+    with user_errors():
+        return KernelLock(url, holder=holder)
 
 
 @click.command("status")
@@ -74,12 +88,8 @@ def _checked(engine: Engine) -> None:
 def status(*, database_url: str | None, as_json: bool) -> None:
     """Trading state, breaker, open orders, positions, balances, journal, last reconciliation."""
     url = database_url or default_database_url()
-    with _existing_database(url) as engine:
-        _checked(engine)
-        try:
-            document = read_status(engine)
-        except PersistenceError as error:
-            raise UserError(str(error)) from None
+    with existing_database(url) as engine, user_errors():
+        document = read_status(engine)
     document["database"] = safe_url(url)
     if as_json:
         click.echo(json.dumps(document, indent=2, sort_keys=True))
@@ -88,16 +98,20 @@ def status(*, database_url: str | None, as_json: bool) -> None:
         click.echo(render_status(document))
 
 
+def _snapshot_warnings(verification: JournalVerification) -> None:
+    for _snapshot_id, why in verification.bad_snapshots:
+        click.echo(f"warning: {why} (start-up skips it; the journal is sound)", err=True)
+
+
 @click.command("backup")
 @database_option
 @click.argument("dest", type=click.Path(path_type=Path, dir_okay=False))
 def backup(*, database_url: str | None, dest: Path) -> None:
     """Copy the journal database to DEST (SQLite online backup, checked; safe while running)."""
     url = database_url or default_database_url()
-    try:
+    with user_errors():
         verification = backup_database(url, dest)
-    except PersistenceError as error:
-        raise UserError(str(error)) from None
+    _snapshot_warnings(verification)
     click.echo(f"backed up {safe_url(url)} to {dest}: {verification.summary()}")
 
 
@@ -108,10 +122,15 @@ def backup(*, database_url: str | None, dest: Path) -> None:
 def restore(*, database_url: str | None, src: Path, force: bool) -> None:
     """Restore the journal database from a backup SRC (checked before and after)."""
     url = database_url or default_database_url()
-    try:
-        verification = restore_database(src, url, force=force)
-    except PersistenceError as error:
-        raise UserError(str(error)) from None
+    with user_errors():
+        # SQLite only (restore_database names pg_restore for PostgreSQL): lock the file's database.
+        lock = KernelLock(url, holder="restore") if sqlite_path(url) is not None else None
+        try:
+            verification = restore_database(src, url, force=force)
+        finally:
+            if lock is not None:
+                lock.release()
+    _snapshot_warnings(verification)
     click.echo(f"restored {src} to {safe_url(url)}: {verification.summary()}")
 
 
@@ -123,15 +142,16 @@ def journal() -> None:
 @journal.command("verify")
 @database_option
 def journal_verify(*, database_url: str | None) -> None:
-    """Check that sequences are contiguous and every payload and snapshot decodes (exit 1 if not)."""
+    """Check every record (contiguous sequences, payloads that decode) and snapshot (exit 1 if not ok).
+
+    Problems are named by sequence number (the first few of each kind, and how many).
+    """
     url = database_url or default_database_url()
-    with _existing_database(url) as engine:
-        _checked(engine)
-        try:
-            verification = verify_journal(engine)
-        except PersistenceError as error:
-            raise UserError(str(error)) from None
+    with existing_database(url) as engine, user_errors():
+        verification = verify_journal(engine)
     click.echo(verification.summary())
+    for line in verification.problems():
+        click.echo(line)
     if not verification.ok:
         raise SystemExit(1)
 
@@ -144,18 +164,15 @@ def db() -> None:
 @db.command("upgrade")
 @database_option
 def db_upgrade(*, database_url: str | None) -> None:
-    """Migrate the database schema to this tradekernel's version."""
+    """Migrate the database schema to this tradekernel's version (stop the kernel first)."""
     url = database_url or default_database_url()
-    try:
+    with user_errors():
         engine = open_engine(url)
-    except PersistenceError as error:
-        raise UserError(str(error)) from None
     try:
-        before = current_revision(engine)
-        upgrade(engine)
-        after = current_revision(engine)
-    except PersistenceError as error:
-        raise UserError(str(error)) from None
+        with kernel_lock(url, "db upgrade"), user_errors():
+            before = current_revision(engine)
+            upgrade(engine)
+            after = current_revision(engine)
     finally:
         engine.dispose()
     click.echo(f"{safe_url(url)}: schema {before or 'empty'} -> {after}")
@@ -166,6 +183,13 @@ def db_upgrade(*, database_url: str | None) -> None:
 def db_current(*, database_url: str | None) -> None:
     """Print the database's schema revision and this tradekernel's."""
     url = database_url or default_database_url()
-    with _existing_database(url) as engine:
-        revision = current_revision(engine)
+    with user_errors():
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            raise UserError(f"{path}: no journal database here (start the kernel first, or pass --db)")
+        engine = open_engine(url)
+        try:
+            revision = current_revision(engine)
+        finally:
+            engine.dispose()
     click.echo(f"database {revision or 'empty'}; tradekernel {head_revision()}")

@@ -3,17 +3,18 @@
 No network and no credentials: the synthetic Coinbase feed (`synthetic_frames`) is delivered at
 its frames' times relative to the start (system clock) to the data engine; the simulated venue
 gets the same market data and is advanced by a timer; the strategy (default: the market maker)
-trades against it through risk and execution; the journal is in memory. A status line goes to
-stderr; Ctrl-C or SIGTERM stops the strategies, cancels open orders (unless
+trades against it through risk and execution; the journal is durable (see paper_kernel.py). A
+status line goes to stderr; Ctrl-C or SIGTERM stops the strategies, cancels open orders (unless
 `[start] cancel_open_orders_on_stop = false`), flushes the journal and prints a summary (exit 0);
-a second signal exits at once. See docs/start.md.
+a second signal exits at once. A signal during start-up (before `trading:` is printed) stops it
+there: nothing more is sent to the venue, the journal is flushed and closed whole, one line
+`interrupted during start-up`, exit 0. See docs/start.md.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -21,7 +22,6 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import attrs
@@ -30,13 +30,20 @@ import click
 from application.recovery import InconsistentJournalError, JournalSequenceError, SnapshotError
 from application.recovery.reconciliation import ReconciliationPolicy
 from domain.risk.risk_limits import InvalidRiskLimitsError
-from infrastructure.persistence.database import DEFAULT_DATABASE_URL
+from infrastructure.persistence.database import DEFAULT_DATABASE_URL, parse_url, safe_url
 from infrastructure.persistence.errors import PersistenceError
 from infrastructure.replay import ReplayConfigError, ReplaySettings, StrategySettings
 from interfaces.cli.errors import UserError
-from interfaces.cli.paper_kernel import PaperKernel, PersistenceOptions, StartOptions
+from interfaces.cli.paper_kernel import (
+    PaperKernel,
+    PersistenceOptions,
+    StartOptions,
+    StartupInterruptedError,
+    VenueStoreError,
+)
 from interfaces.cli.persistence_commands import DATABASE_ENV
 from interfaces.cli.replay_config import ConfigError, build_settings, parse_mapping
+from interfaces.cli.stop_signals import StopSignals
 
 #: The market maker's defaults under `start`: quotes within the first second, near the touch.
 START_DEFAULT_PARAMS: Mapping[str, Mapping[str, object]] = {
@@ -203,30 +210,13 @@ def render_summary(numbers: Mapping[str, Any], open_left: int, elapsed_s: float)
     return "\n".join(f"{name:<10}{value}" for name, value in rows)
 
 
-class _Signals:
-    """The first SIGINT/SIGTERM asks for a clean stop; the second exits at once."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self._stop = stop
-        self._previous: dict[int, Any] = {}
-
-    def install(self) -> None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self._previous[signum] = signal.signal(signum, self._handle)
-
-    def restore(self) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self._stop.is_set():
-            os._exit(128 + signum)
-        click.echo(f"\n{signal.Signals(signum).name}: stopping (again to exit at once)", err=True)
-        self._stop.set()
-
-
 @click.command("start")
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds to run.")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to trade (0: recover, reconcile and stop without trading; default: until stopped).",
+)
 @click.option("--strategy", "strategy", default=None, help="Strategy (market_maker, trend_follower).")
 @click.option(
     "--config",
@@ -261,33 +251,23 @@ def start(
     ephemeral: bool,
 ) -> None:
     """Run the threaded kernel in paper mode on a synthetic market (Ctrl-C to stop)."""
+    signals = StopSignals()
+    signals.install()  # first: a signal during start-up stops it cleanly
+    stop = signals.stop
     try:
-        loaded = _load(config_path, strategy)
-        for warning in loaded.warnings:
-            click.echo(f"warning: risk limits: {warning}", err=True)
-        loaded.settings.risk_limits().ensure_valid()
-        persistence = loaded.persistence
-        if ephemeral:
-            persistence = attrs.evolve(persistence, database_url=None, venue_store=None)
-        else:
-            if database_url is not None:
-                persistence = attrs.evolve(persistence, database_url=database_url)
-            if venue_store is not None:
-                persistence = attrs.evolve(persistence, venue_store=venue_store)
-        paper = PaperKernel(loaded.settings, loaded.options, seed, persistence)
-    except (
-        ConfigError,
-        ReplayConfigError,
-        InvalidRiskLimitsError,
-        PersistenceError,
-        SnapshotError,
-        JournalSequenceError,
-        InconsistentJournalError,
-    ) as error:
-        raise UserError(str(error)) from None
-    stop = threading.Event()
-    signals = _Signals(stop)
-    signals.install()
+        paper = _start_up(
+            signals,
+            strategy=strategy,
+            config_path=config_path,
+            seed=seed,
+            database_url=database_url,
+            venue_store=venue_store,
+            ephemeral=ephemeral,
+        )
+    except StartupInterruptedError:
+        click.echo("interrupted during start-up", err=True)
+        signals.restore()
+        return
     started = time.monotonic()
     tty = sys.stderr.isatty()
     status_stop = threading.Event()
@@ -303,31 +283,99 @@ def start(
 
     status_thread: threading.Thread | None = None
     try:
+        if duration != 0:
+            click.echo("trading: Ctrl-C or SIGTERM stops (a second one at once)", err=True)
+            paper.start_snapshots()
+            status_thread = threading.Thread(target=status, name="status-line", daemon=True)
+            status_thread.start()
+            paper.run_feed(stop, duration)
+        open_left = paper.shutdown()
+    finally:
+        status_stop.set()
+        if status_thread is not None:
+            status_thread.join(2.0)
+        if tty and status_thread is not None:
+            click.echo("", err=True)
+        paper.close()
+    numbers = paper.snapshot()
+    click.echo(render_summary(numbers, open_left, time.monotonic() - started))
+    signals.restore()
+
+
+def _start_up(
+    signals: StopSignals,
+    *,
+    strategy: str | None,
+    config_path: Path | None,
+    seed: int,
+    database_url: str | None,
+    venue_store: Path | None,
+    ephemeral: bool,
+) -> PaperKernel:
+    """Everything before trading: configuration, recovery, reconciliation (see docs/start.md).
+
+    Raises `StartupInterruptedError` (after releasing what it opened, nothing sent to the venue) when a
+    stop signal arrived; reconciliation, once begun, is finished first (a few seconds at most).
+    """
+    stop = signals.stop
+
+    def stopping() -> bool:
+        return stop.is_set()
+
+    try:
+        loaded = _load(config_path, strategy)
+        for warning in loaded.warnings:
+            click.echo(f"warning: risk limits: {warning}", err=True)
+        loaded.settings.risk_limits().ensure_valid()
+        persistence = loaded.persistence
+        if ephemeral:
+            persistence = attrs.evolve(persistence, database_url=None, venue_store=None)
+        else:
+            if database_url is not None:
+                persistence = attrs.evolve(persistence, database_url=database_url)
+            if venue_store is not None:
+                persistence = attrs.evolve(persistence, venue_store=venue_store)
+        if persistence.database_url is not None:
+            parse_url(persistence.database_url)  # a bad URL is the one line, before any other
+            click.echo(f"recovering: {safe_url(persistence.database_url)}", err=True)
+        paper = PaperKernel(
+            loaded.settings,
+            loaded.options,
+            seed,
+            persistence,
+            should_stop=stopping,
+            warn=lambda line: click.echo(f"warning: {line}", err=True),
+        )
+    except (
+        ConfigError,
+        ReplayConfigError,
+        InvalidRiskLimitsError,
+        PersistenceError,
+        SnapshotError,
+        JournalSequenceError,
+        InconsistentJournalError,
+        VenueStoreError,
+    ) as error:
+        raise UserError(str(error)) from None
+    try:
         if paper.recovered is not None:
             click.echo(
                 f"recovered: journal at sequence {paper.recovered.last_sequence}, "
                 f"{len(paper.recovered.open_orders)} open orders",
                 err=True,
             )
+        if stopping():
+            raise StartupInterruptedError("interrupted during start-up")
         report = paper.reconcile()
         if report is not None:
             click.echo(f"reconciled: {reconciliation_line(report.to_json())}", err=True)
-        paper.start_snapshots()
-        status_thread = threading.Thread(target=status, name="status-line", daemon=True)
-        status_thread.start()
-        paper.run_feed(stop, duration)
-        open_left = paper.shutdown()
-    finally:
-        status_stop.set()
-        if status_thread is not None:
-            status_thread.join(2.0)
-        if tty:
-            click.echo("", err=True)
-        paper.runtime.stop()
+        signals.begin_trading()  # a signal from now on stops trading (and is announced)...
+        if stopping():  # ...one before it stopped start-up
+            raise StartupInterruptedError("interrupted during start-up")
+    except BaseException:
         paper.close()
-    numbers = paper.snapshot()
-    click.echo(render_summary(numbers, open_left, time.monotonic() - started))
-    signals.restore()
+        raise
+    return paper
 
 
 def reconciliation_line(report: Mapping[str, Any]) -> str:

@@ -23,8 +23,6 @@ import threading
 from types import FrameType
 from typing import Any
 
-import click
-
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _early_pending: list[int] = []
 _early_originals: dict[int, Any] = {}
@@ -84,5 +82,8 @@ class StopSignals:
         if self.stop.is_set():
             os._exit(128 + signum)  # the second signal: at once, no cleanup
         if self._trading:
+            # Imported here: this module loads before anything else, so it imports nothing heavy.
+            import click
+
             click.echo(f"\n{signal.Signals(signum).name}: stopping (again to exit at once)", err=True)
         self.stop.set()

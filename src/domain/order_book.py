@@ -359,6 +359,34 @@ class OrderBook:
         )
         return bids, asks
 
+    def size_at(self, side: BookSide, price: Decimal) -> Decimal | None:
+        """The size of the level at `price` (compared by value) on `side`, or None when there is none."""
+        if side is BookSide.BID:
+            sizes, order, keys, at = self._bids, self._bid_order, self._bid_keys, price
+        else:
+            sizes, order, keys, at = self._asks, self._ask_order, self._ask_keys, price.copy_negate()
+        size = sizes.get(str(price))
+        if size is not None:
+            return size
+        index = bisect_left(order, at)  # the same price written differently ("100.1", "100.10")
+        if index < len(order) and order[index] == at:
+            return sizes[keys[index]]
+        return None
+
+    def levels_best_first(self, side: BookSide) -> Iterator[tuple[Decimal, Decimal]]:
+        """The levels of `side` as (price, size), best first, lazily (nothing is copied).
+
+        For walks that usually stop near the top (matching). The book must not change during the walk.
+        """
+        if side is BookSide.BID:
+            order, keys, sizes = self._bid_order, self._bid_keys, self._bids
+            for index in range(len(order) - 1, -1, -1):
+                yield order[index], sizes[keys[index]]
+        else:
+            order, keys, sizes = self._ask_order, self._ask_keys, self._asks
+            for index in range(len(order) - 1, -1, -1):
+                yield order[index].copy_negate(), sizes[keys[index]]
+
     def depth_size(self, side: BookSide, levels: int) -> Decimal:
         """The total size (exact) resting in the best `levels` levels of `side`."""
         if levels < 0:

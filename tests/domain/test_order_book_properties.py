@@ -117,6 +117,14 @@ def assert_same(book: OrderBook, model: NaiveBook) -> None:
     assert book.asks(3) == asks[:3]
     assert book.top(3) == (tuple(bids[:3]), tuple(asks[:3]))
     assert book.top(0) == ((), ())
+    assert list(book.levels_best_first(BookSide.BID)) == bids
+    assert list(book.levels_best_first(BookSide.ASK)) == asks
+    for price, size in bids:
+        assert book.size_at(BookSide.BID, price) == size
+        assert book.size_at(BookSide.BID, price + Decimal("0.000000")) == size  # written differently
+        assert book.size_at(BookSide.ASK, price) == dict(asks).get(price)
+    for price, size in asks:
+        assert book.size_at(BookSide.ASK, price) == size
     assert book.top(len(bids) + len(asks) + 1) == (tuple(bids), tuple(asks))
     assert (book.bid_level_count, book.ask_level_count) == (len(bids), len(asks))
     assert book.best_bid() == (bids[0] if bids else None)

@@ -823,3 +823,16 @@ def test_market_data_with_nothing_due_is_taken_at_once_and_delivers_nothing() ->
     assert len(harness.reports) == before
     harness.at(30)
     assert harness.kinds(resting)[-1] == "OrderFilled"
+
+
+def test_a_bad_frame_is_refused_at_hand_in_even_behind_pending_work() -> None:
+    harness = Harness(SimulatedVenueConfig(latency_ns=10))
+    harness.book(bids=[("99", "1")], asks=[("100", "1")])
+    harness.venue.submit(make_order(1, BUY, "1", "98"))  # due at 10
+    harness.clock.advance_to(10)  # due now, not yet processed: market data would queue behind it
+    queued = len(harness.venue.snapshot()["queue"])
+    with pytest.raises(InvalidValueError, match="negative"):
+        harness.venue.on_book_update(OrderBookUpdate(BTC, False, ((d("99"), d("-1")),), (), 10))
+    assert len(harness.venue.snapshot()["queue"]) == queued  # nothing queued
+    harness.at(10)
+    assert harness.venue.snapshot()["engines"][str(BTC)]["bids"] == [["99", "1"]]  # the book is unchanged

@@ -40,7 +40,6 @@ Trades without an aggressor side
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -50,8 +49,9 @@ import attrs
 from domain.errors import InvalidValueError
 from domain.identifiers import ClientOrderId
 from domain.instrument import InstrumentId
-from domain.market_data import LevelChange, OrderBookUpdate, TradeTick
+from domain.market_data import BookSide, LevelChange, OrderBookUpdate, TradeTick
 from domain.numbers import EXACT_CONTEXT, ZERO, to_decimal
+from domain.order_book import OrderBook
 from domain.order_terms import LiquiditySide, OrderSide
 
 __all__ = ["Execution", "MatchingEngine", "RestingOrder"]
@@ -90,48 +90,36 @@ class RestingOrder:
 
 
 class _BookSide:
-    """One side of the market mirror: level sizes, sorted prices, and our consumption per level."""
+    """One side of the market mirror (a side of the engine's `OrderBook`) and our consumption per level."""
 
-    __slots__ = ("_consumed", "_is_bid", "_prices", "_sizes")
+    __slots__ = ("_book", "_consumed", "_is_bid", "_side")
 
-    def __init__(self, *, is_bid: bool) -> None:
+    def __init__(self, book: OrderBook, *, is_bid: bool) -> None:
+        self._book = book
         self._is_bid = is_bid
-        self._sizes: dict[Decimal, Decimal] = {}
-        self._prices: list[Decimal] = []  # ascending
+        self._side = BookSide.BID if is_bid else BookSide.ASK
         self._consumed: dict[Decimal, Decimal] = {}
 
-    def set_level(self, price: Decimal, size: Decimal) -> None:
-        """The feed's new size for a level (0 deletes it); forgets our consumption there."""
-        if self._consumed:
-            self._consumed.pop(price, None)
-        if price in self._sizes:
-            if size:
-                self._sizes[price] = size
-            else:
-                del self._sizes[price]
-                del self._prices[bisect_left(self._prices, price)]
-        elif size:
-            insort(self._prices, price)
-            self._sizes[price] = size
+    def forget(self, changes: Iterable[LevelChange]) -> None:
+        """The feed updated these levels: it is the truth there again (our consumption is forgotten)."""
+        consumed = self._consumed
+        if consumed:
+            for price, _size in changes:
+                consumed.pop(price, None)
 
-    def replace(self, changes: Iterable[LevelChange]) -> None:
-        """A snapshot: drop every level and all consumption, then set the given levels.
-
-        Built whole (the last change of a price wins, size 0 drops it) and sorted once: a venue's
-        snapshot lists a side best first, which Timsort takes in linear time, where inserting the
-        levels one by one would move the list for every level of a deep book.
-        """
-        sizes = dict(changes)
-        self._sizes = {price: size for price, size in sizes.items() if size}
-        self._prices = sorted(self._sizes)
+    def forget_all(self) -> None:
+        """A snapshot replaced the side: all consumption is forgotten."""
         self._consumed.clear()
 
     def visible(self, price: Decimal) -> Decimal:
         """The level's size less what our orders consumed there (0 when there is no level)."""
-        size = self._sizes.get(price)
+        size = self._book.size_at(self._side, price)
         if size is None:
             return ZERO
-        used = self._consumed.get(price)
+        return self._less_used(price, size)
+
+    def _less_used(self, price: Decimal, size: Decimal) -> Decimal:
+        used = self._consumed.get(price) if self._consumed else None
         if used is None:
             return size
         return max(ZERO, _EXACT.subtract(size, used))
@@ -140,9 +128,10 @@ class _BookSide:
         """Hide `quantity` of the level from later orders until the feed updates it."""
         self._consumed[price] = _EXACT.add(self._consumed.get(price, ZERO), quantity)
 
-    def prices_best_first(self) -> Iterator[Decimal]:
-        """The level prices, best first (highest bid, lowest ask)."""
-        return reversed(self._prices) if self._is_bid else iter(self._prices)
+    def visible_best_first(self) -> Iterator[tuple[Decimal, Decimal]]:
+        """(price, visible size) of every level, best first (highest bid, lowest ask), lazily."""
+        for price, size in self._book.levels_best_first(self._side):
+            yield price, self._less_used(price, size)
 
     def crosses(self, price: Decimal, limit: Decimal | None) -> bool:
         """True when a level at `price` is within an opposite order's `limit` (None: any price)."""
@@ -150,19 +139,13 @@ class _BookSide:
             return True
         return price >= limit if self._is_bid else price <= limit
 
-    def levels(self) -> list[list[str]]:
-        """The levels as [price, size] text pairs, best first."""
-        return [[str(price), str(self._sizes[price])] for price in self.prices_best_first()]
-
     def consumption(self) -> list[list[str]]:
         """Our consumption as [price, size] text pairs, in price order."""
         return [[str(price), str(self._consumed[price])] for price in sorted(self._consumed)]
 
-    def restore(self, levels: Iterable[Iterable[str]], consumed: Iterable[Iterable[str]]) -> None:
-        """Replace the side with snapshot data from `levels` and `consumption`."""
-        self.replace((to_decimal(price), to_decimal(size)) for price, size in levels)
-        for price, size in consumed:
-            self._consumed[to_decimal(price)] = to_decimal(size)
+    def restore_consumption(self, consumed: Iterable[Iterable[str]]) -> None:
+        """Replace our consumption with snapshot data from `consumption`."""
+        self._consumed = {to_decimal(price): to_decimal(size) for price, size in consumed}
 
 
 class MatchingEngine:
@@ -170,8 +153,9 @@ class MatchingEngine:
 
     def __init__(self, instrument_id: InstrumentId) -> None:
         self._instrument_id = instrument_id
-        self._bids = _BookSide(is_bid=True)
-        self._asks = _BookSide(is_bid=False)
+        self._book = OrderBook(instrument_id)  # the mirror: the domain's book, fed the same frames
+        self._bids = _BookSide(self._book, is_bid=True)
+        self._asks = _BookSide(self._book, is_bid=False)
         self._resting: dict[ClientOrderId, RestingOrder] = {}
 
     @property
@@ -181,28 +165,23 @@ class MatchingEngine:
 
     # -- market data -------------------------------------------------------------------------
 
-    def apply_book_update(self, update: OrderBookUpdate, *, checked: bool = False) -> list[Execution]:
+    def apply_book_update(self, update: OrderBookUpdate) -> list[Execution]:
         """Apply one frame of the feed; return what our resting orders traded because of it.
 
-        `checked`: the caller already refused negative sizes with `check_update` (the venue does,
-        when the frame is handed in), so they are not checked twice.
+        A frame with a negative size is refused whole (`InvalidValueError`), nothing changed: the
+        book checks the whole frame before it touches anything.
         """
         if update.instrument_id != self._instrument_id:
             raise InvalidValueError(
                 f"engine of {self._instrument_id} refuses an update for {update.instrument_id}"
             )
-        if not checked:
-            check_update(update)
+        self._book.apply(update)
         if update.is_snapshot:
-            self._bids.replace(update.bids)
-            self._asks.replace(update.asks)
+            self._bids.forget_all()
+            self._asks.forget_all()
         else:
-            set_bid = self._bids.set_level
-            for price, size in update.bids:
-                set_bid(price, size)
-            set_ask = self._asks.set_level
-            for price, size in update.asks:
-                set_ask(price, size)
+            self._bids.forget(update.bids)
+            self._asks.forget(update.asks)
         if not self._resting:
             return []
         self._clamp_queues()
@@ -247,10 +226,10 @@ class MatchingEngine:
     def would_cross(self, side: OrderSide, price: Decimal) -> bool:
         """True when an order of `side` at `price` would take visible liquidity now."""
         book = self._opposite(side)
-        for level in book.prices_best_first():
+        for level, visible in book.visible_best_first():
             if not book.crosses(level, price):
                 return False
-            if book.visible(level) > 0:
+            if visible > 0:
                 return True
         return False
 
@@ -258,10 +237,10 @@ class MatchingEngine:
         """True when the visible opposite liquidity within `limit` (None: any) covers `quantity`."""
         book = self._opposite(side)
         total = ZERO
-        for level in book.prices_best_first():
+        for level, visible in book.visible_best_first():
             if not book.crosses(level, limit):
                 break
-            total = _EXACT.add(total, book.visible(level))
+            total = _EXACT.add(total, visible)
             if total >= quantity:
                 return True
         return False
@@ -315,8 +294,8 @@ class MatchingEngine:
     def snapshot(self) -> dict[str, Any]:
         """The engine's whole state as plain JSON-friendly data (Decimals as strings)."""
         return {
-            "bids": self._bids.levels(),
-            "asks": self._asks.levels(),
+            "bids": [[str(price), str(size)] for price, size in self._book.bids()],
+            "asks": [[str(price), str(size)] for price, size in self._book.asks()],
             "consumed_bids": self._bids.consumption(),
             "consumed_asks": self._asks.consumption(),
             "resting": [
@@ -334,8 +313,21 @@ class MatchingEngine:
 
     def restore(self, data: Mapping[str, Any]) -> None:
         """Replace the engine's whole state with a `snapshot()`."""
-        self._bids.restore(data["bids"], data["consumed_bids"])
-        self._asks.restore(data["asks"], data["consumed_asks"])
+        book = OrderBook(self._instrument_id)
+        book.apply(
+            OrderBookUpdate(
+                self._instrument_id,
+                True,
+                tuple((to_decimal(price), to_decimal(size)) for price, size in data["bids"]),
+                tuple((to_decimal(price), to_decimal(size)) for price, size in data["asks"]),
+                0,
+            )
+        )
+        self._book = book
+        self._bids = _BookSide(book, is_bid=True)
+        self._asks = _BookSide(book, is_bid=False)
+        self._bids.restore_consumption(data["consumed_bids"])
+        self._asks.restore_consumption(data["consumed_asks"])
         self._resting = {}
         for item in data["resting"]:
             order = RestingOrder(
@@ -358,10 +350,9 @@ class MatchingEngine:
         book = self._opposite(side)
         taken: list[LevelChange] = []
         remaining = quantity
-        for level in book.prices_best_first():
+        for level, visible in book.visible_best_first():
             if remaining <= 0 or not book.crosses(level, limit):
                 break
-            visible = book.visible(level)
             if visible <= 0:
                 continue
             size = min(visible, remaining)

@@ -448,7 +448,6 @@ class SimulatedVenue:
 
     def on_book_update(self, update: OrderBookUpdate) -> None:
         """Queue one frame of the replayed book at the clock's time (unknown instruments ignored)."""
-        check_update(update)  # refuse a bad frame now, not later inside advance
         with self._lock:
             if update.instrument_id in self._engines:
                 self._market(_Book(update))
@@ -480,10 +479,12 @@ class SimulatedVenue:
         now = self._event_ns()
         queue = self._queue
         if queue and queue[0][0] <= now:
+            if isinstance(item, _Book):
+                check_update(item.update)  # refuse a bad frame now, not later inside advance
             self._push(now, item)
             return
+        self._process(item, now)  # a bad frame is refused whole, before anything changed
         self._now_ns = now
-        self._process(item, now)
 
     # -- time --------------------------------------------------------------------------------
 
@@ -707,8 +708,7 @@ class SimulatedVenue:
             self._flush()  # durable before any report about it leaves the venue
             self._sink(item.report)
         elif isinstance(item, _Book):
-            # checked when handed in (`on_book_update`)
-            executions = self._engines[item.update.instrument_id].apply_book_update(item.update, checked=True)
+            executions = self._engines[item.update.instrument_id].apply_book_update(item.update)
             self._execute_all(executions, now)
         elif isinstance(item, _Trade):
             executions = self._engines[item.trade.instrument_id].apply_trade(item.trade)

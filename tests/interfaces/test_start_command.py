@@ -14,8 +14,10 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from infrastructure.persistence.kernel_lock import KernelLock
+from interfaces.cli.app import cli
 from tests.conftest import PROJECT_ROOT
 from tests.interfaces.kernel_process import KernelProcess
 
@@ -124,17 +126,11 @@ def test_a_second_signal_exits_at_once_and_the_journal_stays_whole(tmp_path: Pat
     # At once (128 + SIGTERM), unless the clean stop had already finished (0): never killed mid-write.
     assert code in (128 + signal.SIGTERM, 0), stderr
     assert "SIGTERM: stopping" in stderr
-    verify = subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", "journal", "verify"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
+    verify = CliRunner().invoke(
+        cli, ["journal", "verify", "--db", f"sqlite:///{tmp_path / 'tradekernel.db'}"]
     )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    restarted = _start("--duration", "1", cwd=tmp_path)
+    assert verify.exit_code == 0, verify.output
+    restarted = _start("--duration", "0", cwd=tmp_path)
     stdout, stderr = restarted.communicate(timeout=TIMEOUT_S)
     assert restarted.returncode == 0, stderr
     assert "recovered: journal at sequence" in stderr

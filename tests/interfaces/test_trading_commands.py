@@ -1,14 +1,13 @@
-"""`trading resume` and `trading halt`: the only way out of a tripped breaker is a person's decision.
+"""`trading resume` and `trading halt` through the CLI, on SQLite and PostgreSQL.
 
-End to end, on SQLite and PostgreSQL: the breaker trips while trading (a drawdown limit nothing
-can stay under), every later start stays HALTED, `trading resume` (refused while the kernel runs)
-journals the reset with who and why, and the next start trades.
+End to end (the breaker trips while trading, the kernel is killed, every later start stays HALTED,
+`trading resume` is refused while the kernel runs, then journals the reset with who and why, and
+the next start trades): `test_crash_recovery.py`, whose harness also halts and resumes across kills
+on both databases.
 """
 
 from __future__ import annotations
 
-import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from infrastructure.persistence.schema import events
 from infrastructure.persistence.sql_journal import SqlJournal
 from interfaces.cli.app import cli
 from tests.infrastructure.persistence.conftest import order_event
-from tests.interfaces.kernel_process import KernelProcess, cli_env
+from tests.interfaces.kernel_process import cli_env
 
 TIMEOUT_S = 90
 TRIPPING = '[risk]\nmax_drawdown_fraction = "0.0000001"\n'  # the first losing mark trips the breaker
@@ -57,65 +56,6 @@ def _submitted_after(url: str, sequence: int) -> int:
             )
     finally:
         engine.dispose()
-
-
-def test_a_tripped_breaker_stays_halted_until_trading_resume_then_the_next_start_trades(
-    tmp_path: Path, database_url: str
-) -> None:
-    (tmp_path / "tripping.toml").write_text(TRIPPING)
-    stores = ("--db", database_url, "--venue-store", str(tmp_path / "venue.sqlite"))
-    kernel = KernelProcess(tmp_path, "--config", "tripping.toml", "--duration", "60", *stores)
-    try:
-        kernel.wait_for("critical: circuit breaker tripped", timeout_s=60)
-        # While the kernel runs, an offline resume is refused: the kernel would not hear of it.
-        code, stdout, stderr = _cli(
-            "trading", "resume", "--by", "alice", "--reason", "x", "--db", database_url
-        )
-        assert (code, stdout) == (2, "")
-        assert stderr.startswith("error: ")
-        assert "in use by" in stderr
-        assert stderr.count("\n") == 1
-        kernel.send_signal(signal.SIGTERM)
-    finally:
-        code, stdout, stderr = kernel.finish(TIMEOUT_S)
-    assert code == 0, stderr
-    assert "state     HALTED" in stdout
-
-    halted = _start(tmp_path, "--duration", "1", *stores)  # the default limits: it would trade
-    assert halted.returncode == 0, halted.stderr
-    assert "state     HALTED" in halted.stdout
-    assert "orders    0 submitted" in halted.stdout
-    status = json.loads(_cli("status", "--json", "--db", database_url)[1])
-    assert status["breaker"]["tripped"]
-    assert status["trading_state"] == "HALTED"
-    trip = status["breaker"]["history"][0]
-    assert (trip["kind"], trip["reason"]) == ("tripped", "max_drawdown")
-
-    code, stdout, stderr = _cli(
-        "trading", "resume", "--by", "alice", "--reason", "drawdown limit raised", "--db", database_url
-    )
-    assert code == 0, stderr
-    assert stdout.startswith(
-        "trading resumed by alice (drawdown limit raised): breaker reset; journal records "
-    )
-    status = json.loads(_cli("status", "--json", "--db", database_url)[1])
-    assert not status["breaker"]["tripped"]
-    reset = status["breaker"]["history"][-1]
-    assert (reset["kind"], reset["by"], reset["reason"]) == ("reset", "alice", "drawdown limit raised")
-    assert reset["detail"] == "cleared: max_drawdown"
-    assert (status["trading_state"], status["trading_state_reason"]) == (
-        "ACTIVE",
-        "resumed by alice: drawdown limit raised",
-    )
-    resumed_at = status["journal"]["last_sequence"]
-    assert _submitted_after(database_url, trip["sequence"]) == 0  # nothing traded while tripped
-
-    trading = _start(tmp_path, "--duration", "3", *stores)
-    assert trading.returncode == 0, trading.stderr
-    assert "state     ACTIVE" in trading.stdout
-    assert _submitted_after(database_url, resumed_at) > 0
-    code, _, _ = _cli("journal", "verify", "--db", database_url)
-    assert code == 0
 
 
 def test_resume_and_halt_say_when_there_is_nothing_to_do(database_url: str) -> None:

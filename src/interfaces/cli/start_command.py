@@ -253,7 +253,6 @@ def start(
     """Run the threaded kernel in paper mode on a synthetic market (Ctrl-C to stop)."""
     signals = StopSignals()
     signals.install()  # first: a signal during start-up stops it cleanly
-    stop = signals.stop
     try:
         paper = _start_up(
             signals,
@@ -266,8 +265,15 @@ def start(
         )
     except StartupInterruptedError:
         click.echo("interrupted during start-up", err=True)
-        signals.restore()
         return
+    else:
+        _trade(paper, signals.stop, duration)
+    finally:
+        signals.restore()
+
+
+def _trade(paper: PaperKernel, stop: threading.Event, duration: float | None) -> None:
+    """Trade until `stop` or the duration (0: not at all), shut down, print the summary."""
     started = time.monotonic()
     tty = sys.stderr.isatty()
     status_stop = threading.Event()
@@ -299,7 +305,6 @@ def start(
         paper.close()
     numbers = paper.snapshot()
     click.echo(render_summary(numbers, open_left, time.monotonic() - started))
-    signals.restore()
 
 
 def _start_up(

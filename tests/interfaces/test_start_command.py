@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -16,8 +17,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from application.recovery import recover
 from infrastructure.persistence.kernel_lock import KernelLock
 from interfaces.cli.app import cli
+from interfaces.cli.paper_kernel import PaperKernel
+from interfaces.cli.start_command import _load
 from tests.conftest import PROJECT_ROOT
 from tests.interfaces.kernel_process import KernelProcess
 
@@ -254,3 +258,27 @@ def test_a_resumed_run_counts_only_its_own_orders(tmp_path: Path) -> None:
     assert canceled > 0, "no order was open at the kill: the test proves nothing"
     assert "(resumed: orders and fills below are this run's)" in stdout
     assert "orders    0 submitted, 0 accepted, 0 filled, 0 canceled, 0 denied, 0 rejected" in stdout
+
+
+def test_a_graceful_shutdown_journals_every_strategys_last_state() -> None:
+    """Between decisions, silent book tops are checkpointed only once a second; shutdown saves the rest."""
+    loaded = _load(None, None)
+    paper = PaperKernel(loaded.settings, loaded.options, 7)  # ephemeral: the journal in memory
+    try:
+        paper.run_feed(threading.Event(), 1.5)
+        [engine] = paper.kernel.strategies.values()
+        open_left = paper.shutdown()
+        assert open_left == 0
+        live = dict(engine.strategy.snapshot())
+        portfolio = paper.kernel.portfolio
+        state = recover(
+            paper.kernel.journal.journal,
+            None,
+            portfolio.instruments,
+            currency=portfolio.currency,
+            starting_balance=loaded.settings.starting_balance,
+            id_seed=7,
+        )
+        assert dict(state.strategy_states[engine.strategy.strategy_id]) == live
+    finally:
+        paper.close()

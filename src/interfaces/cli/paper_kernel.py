@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 import click
 
+from application.commands import SaveStrategyState
 from application.engines.messages import DATA, EXECUTION, RISK, MarketFrame, strategy_destination
 from application.market_data_pipeline import MarketDataPipeline
 from application.ports.event_journal import EventJournal, InMemoryJournal
@@ -369,7 +370,9 @@ class PaperKernel:
     def shutdown(self) -> int:
         """Stop strategies, cancel open orders (per config), drain, flush, snapshot; returns open orders."""
         runtime = self.runtime
+        now = self.clock.now_ns()
         for destination in self.strategy_destinations:
+            runtime.send(destination, SaveStrategyState(now))  # the journal ends with its state
             runtime.mute(destination)
         if self.options.cancel_open_orders_on_stop:
             runtime.send(EXECUTION, CancelAllOrders("shutdown", self.clock.now_ns()))

@@ -38,9 +38,29 @@ class NonCanonicalValueError(TypeError):
 
 def encode_value(value: object) -> object:
     """The JSON-ready canonical form of `value` (see the module doc)."""
+    cls = type(value)
+    # Exact types first (every record is encoded as it is journaled): subclasses such as a
+    # StrEnum or a bool take the general path below.
+    if cls is str or cls is int or value is None:
+        return value
+    if cls is Decimal:
+        return str(value)
+    fields = _ATTRS_FIELDS.get(cls)
+    if fields is not None:
+        encoded: dict[str, object] = {"type": cls.__name__}
+        for key, name in fields:
+            encoded[key] = encode_value(getattr(value, name))
+        return encoded
+    if cls is dict:
+        return {
+            key if type(key) is str else _key(key): encode_value(item)
+            for key, item in cast("dict[object, object]", value).items()
+        }
+    if cls is tuple or cls is list:
+        return [encode_value(item) for item in cast("tuple[object, ...]", value)]
     if isinstance(value, enum.Enum):  # before str and int: a StrEnum is its value, not the member
         return encode_value(value.value)
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, Decimal):
         return str(value)
@@ -48,8 +68,9 @@ def encode_value(value: object) -> object:
         raise NonCanonicalValueError(f"a float cannot be journaled exactly: {value!r}")
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).hex()
-    if attrs.has(type(value)):
-        return _encode_attrs(cast(attrs.AttrsInstance, value))
+    if attrs.has(cls):
+        _ATTRS_FIELDS[cls] = _constructor_fields(cls)
+        return encode_value(value)
     if isinstance(value, (tuple, list)):
         return [encode_value(item) for item in value]
     if isinstance(value, Mapping):
@@ -59,16 +80,21 @@ def encode_value(value: object) -> object:
     raise NonCanonicalValueError(f"no canonical encoding for {type(value).__name__}: {value!r}")
 
 
-def _encode_attrs(value: attrs.AttrsInstance) -> dict[str, object]:
-    encoded: dict[str, object] = {"type": type(value).__name__}
-    for field in attrs.fields(type(value)):
-        if field.init:  # constructor fields only: an aggregate's mutable state is not its identity
-            encoded[field.alias or field.name] = encode_value(getattr(value, field.name))
-    return encoded
+#: Per attrs class: (key, attribute) of the fields its constructor takes, computed once per class.
+_ATTRS_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _constructor_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    # constructor fields only: an aggregate's mutable state is not its identity
+    return tuple((field.alias or field.name, field.name) for field in attrs.fields(cls) if field.init)
+
+
+#: One encoder for every text (json.dumps with arguments builds a new one per call).
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _text(encoded: object) -> str:
-    return json.dumps(encoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _JSON.encode(encoded)
 
 
 def _key(key: object) -> str:

@@ -196,7 +196,7 @@ class SqlJournal:
                     if self._failed:
                         rows = self._not_yet_committed(connection, rows)
                     if rows:
-                        connection.execute(events.insert(), rows)
+                        _insert_events(connection, rows)
                         for _through, projection in self._pending_rows:
                             _write_projection(connection, projection)
             except SQLAlchemyError as exc:
@@ -461,6 +461,28 @@ class StoredSnapshotRef:
         if hashlib.sha256(data).hexdigest() != row.sha256:
             raise CorruptSnapshotError("its data does not match its sha256")
         return StoredSnapshot(self.sequence, row.ts_ns, data)
+
+
+_EVENT_COLUMNS = ("sequence", "ts_ns", "type", "stream_id", "schema_version", "payload")
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _insert_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert journal rows with one DBAPI `executemany` (the group commit's hot path).
+
+    The statement is plain SQL in the driver's own parameter style (SQLite `?`, psycopg `%s`):
+    SQLAlchemy's per-row parameter processing cost about a tenth of a durable write. Any other
+    parameter style takes SQLAlchemy's insert.
+    """
+    placeholder = _PLACEHOLDER.get(connection.dialect.paramstyle)
+    if placeholder is None:
+        connection.execute(events.insert(), rows)
+        return
+    statement = (
+        f"INSERT INTO {events.name} ({', '.join(_EVENT_COLUMNS)}) "
+        f"VALUES ({', '.join([placeholder] * len(_EVENT_COLUMNS))})"
+    )
+    connection.exec_driver_sql(statement, [tuple(row[column] for column in _EVENT_COLUMNS) for row in rows])
 
 
 def _write_projection(connection: Connection, rows: ProjectionRows) -> None:

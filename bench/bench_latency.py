@@ -42,7 +42,9 @@ Part 2, per-hop actor latency. On the SAME runtime (same supervisor, same bus), 
 (feed stopped, timers stopped, kernel idle), a chain of `--hops` trivial ping actors is
 registered; a message is sent to the first at `--rate` messages/s and each actor, as soon as its
 `handle` starts, records (now - the time the previous sender called `send`) and forwards to the
-next. One hop = `ThreadedRuntime.send` (its lock and in-flight count, the supervised ref's
+next; the last one also records the whole chain's time (first `send` to its `handle`: the
+floor of any path through that many actors, such as tick-to-order's four). One hop =
+`ThreadedRuntime.send` (its lock and in-flight count, the supervised ref's
 `tell`, the pykka inbox) + the receiving actor thread's wake-up + the `EngineActor` dispatch up to
 the engine's `handle`. `--hop-seconds` seconds (default 3).
 
@@ -278,32 +280,55 @@ def feed(kernel: BenchKernel, frames: list[tuple[int, str]], rate: float) -> dic
 class Ping:
     """A trivial actor: records how long its message took to arrive, then passes it on."""
 
-    def __init__(self, runtime: ThreadedRuntime, next_hop: str | None, record: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        runtime: ThreadedRuntime,
+        next_hop: str | None,
+        record: Callable[[int], None],
+        chain: Callable[[int], None] | None = None,
+    ) -> None:
         self._runtime = runtime
         self._next = next_hop
         self._record = record
+        self._chain = chain  # the last actor records the whole chain's time
 
     def handle(self, message: object) -> None:
         started = time.perf_counter_ns()
         assert isinstance(message, tuple)
-        sequence, sent = message
+        sequence, sent, first_sent = message
         self._record(started - sent)
         if self._next is not None:
-            self._runtime.send(self._next, (sequence, time.perf_counter_ns()))
+            self._runtime.send(self._next, (sequence, time.perf_counter_ns(), first_sent))
+        elif self._chain is not None:
+            self._chain(started - first_sent)
 
 
-def hop_latency(runtime: ThreadedRuntime, hops: int, rate: float, seconds: float) -> tuple[list[int], int]:
-    """Per-hop latencies (ns) of a chain of `hops` ping actors driven at `rate` messages/s."""
+def hop_latency(
+    runtime: ThreadedRuntime, hops: int, rate: float, seconds: float
+) -> tuple[list[int], list[int], int]:
+    """Per-hop latencies and whole-chain latencies (ns) of `hops` ping actors driven at `rate` messages/s.
+
+    The whole chain (the first `send` to the last actor's `handle`, no work anywhere) is the floor
+    of any path through that many actors: tick-to-order crosses four (data, strategy, risk,
+    execution) and cannot be faster than four empty hops on the same machine.
+    """
     samples: list[int] = []
+    chains: list[int] = []
     lock = threading.Lock()
 
     def record(value: int) -> None:
         with lock:
             samples.append(value)
 
+    def record_chain(value: int) -> None:
+        with lock:
+            chains.append(value)
+
     names = [f"ping:{index}" for index in range(hops)]
     for index, name in enumerate(names):
-        runtime.register(name, Ping(runtime, names[index + 1] if index + 1 < hops else None, record))
+        last = index + 1 == hops
+        ping = Ping(runtime, None if last else names[index + 1], record, record_chain if last else None)
+        runtime.register(name, ping)
     count = int(rate * seconds)
     interval_ns = _NS_PER_S / rate
     start = time.perf_counter_ns()
@@ -311,9 +336,10 @@ def hop_latency(runtime: ThreadedRuntime, hops: int, rate: float, seconds: float
         delay = start + int(sequence * interval_ns) - time.perf_counter_ns()
         if delay > 0:
             time.sleep(delay / _NS_PER_S)
-        runtime.send(names[0], (sequence, time.perf_counter_ns()))
+        now = time.perf_counter_ns()
+        runtime.send(names[0], (sequence, now, now))
     runtime.wait_idle(timeout_s=30.0)
-    return samples, count
+    return samples, chains, count
 
 
 # ----- output -----------------------------------------------------------------------------------
@@ -416,10 +442,11 @@ def main(argv: list[str] | None = None) -> int:
         tick = summary(gateway.samples_ns)
         first = summary(list(gateway.first_per_frame_ns.values()))
         counts = dict(kernel.kernel.execution.counts)
-        hop_samples, hop_messages = hop_latency(
+        hop_samples, chain_samples, hop_messages = hop_latency(
             runtime, arguments.hops, arguments.hop_rate, arguments.hop_seconds
         )
         hop = summary(hop_samples)
+        chain = summary(chain_samples)
     finally:
         runtime.stop()
 
@@ -441,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         ("tick-to-order, every order", tick),
         ("tick-to-order, first order/frame", first),
         (f"actor hop (tell -> handle), {arguments.hops}-chain", hop),
+        (f"whole {arguments.hops}-hop chain, no work (floor)", chain),
     ]
     print(_table(rows))
     target_met = tick["count"] > 0 and float(tick["p99_us"]) < 1000.0
@@ -463,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
                 "tick_to_order_us": tick,
                 "tick_to_order_first_per_frame_us": first,
                 "hop": {"hops": arguments.hops, "rate": arguments.hop_rate, "messages": hop_messages, **hop},
+                "chain": {"hops": arguments.hops, "rate": arguments.hop_rate, **chain},
                 "notifications": kernel.notifier.messages,
                 "target_p99_under_1ms": target_met,
             }

@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover
     from bench_journal import fresh_database  # type: ignore[no-redef]
     from bench_replay import machine_info  # type: ignore[no-redef]
 
-FRAMES_PER_RECORD_GUESS = 2.2  # synthetic frames per journal record with the market maker
+FRAMES_PER_RECORD_GUESS = 7.0  # synthetic frames per journal record with the market maker (2026-12-06)
 
 
 def journal_records(

@@ -39,9 +39,9 @@ class NonCanonicalValueError(TypeError):
 def encode_value(value: object) -> object:
     """The JSON-ready canonical form of `value` (see the module doc)."""
     cls = type(value)
-    # Exact types first (every record is encoded as it is journaled): subclasses such as a
-    # StrEnum or a bool take the general path below.
-    if cls is str or cls is int or value is None:
+    # Exact types first (every record is encoded as it is journaled), then the types seen before
+    # (attrs classes, enums); anything else, such as a StrEnum (a str), takes `_encode_other`.
+    if cls is str or cls is int or cls is bool or value is None:
         return value
     if cls is Decimal:
         return str(value)
@@ -58,7 +58,15 @@ def encode_value(value: object) -> object:
         }
     if cls is tuple or cls is list:
         return [encode_value(item) for item in cast("tuple[object, ...]", value)]
+    if cls in _ENUMS:
+        return encode_value(cast("enum.Enum", value).value)
+    return _encode_other(value)
+
+
+def _encode_other(value: object) -> object:
+    cls = type(value)
     if isinstance(value, enum.Enum):  # before str and int: a StrEnum is its value, not the member
+        _ENUMS.add(cls)
         return encode_value(value.value)
     if isinstance(value, (bool, int, str)):
         return value
@@ -78,6 +86,10 @@ def encode_value(value: object) -> object:
     if isinstance(value, (set, frozenset)):
         return sorted((encode_value(item) for item in value), key=_text)
     raise NonCanonicalValueError(f"no canonical encoding for {type(value).__name__}: {value!r}")
+
+
+#: Enum classes seen (their members encode as their values).
+_ENUMS: set[type] = set()
 
 
 #: Per attrs class: (key, attribute) of the fields its constructor takes, computed once per class.

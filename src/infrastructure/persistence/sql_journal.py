@@ -28,7 +28,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -66,10 +65,14 @@ _log = logging.getLogger(__name__)
 READ_CHUNK = 1000
 
 
+_EVENT_COLUMNS = ("sequence", "ts_ns", "type", "stream_id", "schema_version", "payload")
+_Row = tuple[int, int, str, str, int, str]  # an events row, in `_EVENT_COLUMNS` order
+
+
 @attrs.frozen
 class _Buffered:
     record: JournalRecord
-    row: dict[str, Any]
+    row: _Row
 
 
 def decode_row(sequence: int, schema_version: int, payload: str) -> object:
@@ -165,14 +168,7 @@ class SqlJournal:
             self._buffer.append(
                 _Buffered(
                     record,
-                    {
-                        "sequence": sequence,
-                        "ts_ns": ts_ns,
-                        "type": event_type,
-                        "stream_id": stream_id,
-                        "schema_version": PAYLOAD_SCHEMA_VERSION,
-                        "payload": payload,
-                    },
+                    (sequence, ts_ns, event_type, stream_id, PAYLOAD_SCHEMA_VERSION, payload),
                 )
             )
             self._last_sequence = sequence
@@ -228,13 +224,13 @@ class SqlJournal:
         if not rows.empty:
             self._pending_rows.append((self._applied_through, rows))
 
-    def _not_yet_committed(self, connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _not_yet_committed(self, connection: Connection, rows: list[_Row]) -> list[_Row]:
         """After a failed flush, skip the records whose commit did land after all."""
         on_disk = connection.execute(sa.select(sa.func.max(events.c.sequence))).scalar_one_or_none() or 0
-        if on_disk >= rows[0]["sequence"]:
+        if on_disk >= rows[0][0]:
             _log.warning("journal records up to %d were committed by a flush that reported failure", on_disk)
             self._pending_rows[:] = [(through, p) for through, p in self._pending_rows if through > on_disk]
-        return [row for row in rows if row["sequence"] > on_disk]
+        return [row for row in rows if row[0] > on_disk]
 
     def start_background_flush(self, interval_s: float = 0.05) -> None:
         """Flush every `interval_s` seconds on a daemon thread (group commit of unflushed appends)."""
@@ -463,11 +459,10 @@ class StoredSnapshotRef:
         return StoredSnapshot(self.sequence, row.ts_ns, data)
 
 
-_EVENT_COLUMNS = ("sequence", "ts_ns", "type", "stream_id", "schema_version", "payload")
 _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
-def _insert_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
+def _insert_events(connection: Connection, rows: list[_Row]) -> None:
     """Insert journal rows with one DBAPI `executemany` (the group commit's hot path).
 
     The statement is plain SQL in the driver's own parameter style (SQLite `?`, psycopg `%s`):
@@ -476,13 +471,13 @@ def _insert_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """
     placeholder = _PLACEHOLDER.get(connection.dialect.paramstyle)
     if placeholder is None:
-        connection.execute(events.insert(), rows)
+        connection.execute(events.insert(), [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows])
         return
     statement = (
         f"INSERT INTO {events.name} ({', '.join(_EVENT_COLUMNS)}) "
         f"VALUES ({', '.join([placeholder] * len(_EVENT_COLUMNS))})"
     )
-    connection.exec_driver_sql(statement, [tuple(row[column] for column in _EVENT_COLUMNS) for row in rows])
+    connection.exec_driver_sql(statement, rows)
 
 
 def _write_projection(connection: Connection, rows: ProjectionRows) -> None:

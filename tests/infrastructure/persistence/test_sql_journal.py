@@ -18,7 +18,7 @@ from infrastructure.persistence.errors import (
     SnapshotAheadError,
 )
 from infrastructure.persistence.schema import events, snapshots
-from infrastructure.persistence.sql_journal import SqlJournal
+from infrastructure.persistence.sql_journal import _EVENT_COLUMNS, SqlJournal
 from tests.infrastructure.persistence.conftest import order_event
 
 
@@ -189,7 +189,9 @@ def test_a_retry_after_a_commit_that_landed_does_not_write_twice(database_url: s
     journal.append(2, "s", order_event(1))
     journal._failed = True  # as if the COMMIT's outcome had been lost
     with journal.engine.begin() as connection:  # ... but it landed
-        connection.execute(events.insert(), [item.row for item in journal._buffer])
+        connection.execute(
+            events.insert(), [dict(zip(_EVENT_COLUMNS, item.row, strict=True)) for item in journal._buffer]
+        )
     journal.append(3, "s", order_event(2))
     journal.flush()
     journal.close()

@@ -12,11 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import sqlalchemy as sa
 from click.testing import CliRunner
 
-from infrastructure.persistence.database import open_engine
-from infrastructure.persistence.schema import events
 from infrastructure.persistence.sql_journal import SqlJournal
 from interfaces.cli.app import cli
 from tests.infrastructure.persistence.conftest import order_event
@@ -41,21 +38,6 @@ def _start(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=TIMEOUT_S,
         check=False,
     )
-
-
-def _submitted_after(url: str, sequence: int) -> int:
-    engine = open_engine(url)
-    try:
-        with engine.connect() as connection:
-            return int(
-                connection.execute(
-                    sa.select(sa.func.count())
-                    .select_from(events)
-                    .where(events.c.type == "OrderSubmitted", events.c.sequence > sequence)
-                ).scalar_one()
-            )
-    finally:
-        engine.dispose()
 
 
 def test_resume_and_halt_say_when_there_is_nothing_to_do(database_url: str) -> None:

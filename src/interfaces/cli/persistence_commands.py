@@ -57,6 +57,14 @@ def user_errors() -> Iterator[None]:
         raise UserError(str(error)) from None
 
 
+def _open_existing(url: str) -> Engine:
+    """An engine on a database that must exist: a missing SQLite file is a `UserError`, never created."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise UserError(f"{path}: no journal database here (start the kernel first, or pass --db)")
+    return open_engine(url)
+
+
 @contextmanager
 def existing_database(url: str) -> Iterator[Engine]:
     """An engine on a journal database that must already exist, at this tradekernel's schema.
@@ -64,10 +72,7 @@ def existing_database(url: str) -> Iterator[Engine]:
     Never creates a file by looking at it; every failure is a `UserError`.
     """
     with user_errors():
-        path = sqlite_path(url)
-        if path is not None and not path.exists():
-            raise UserError(f"{path}: no journal database here (start the kernel first, or pass --db)")
-        engine = open_engine(url)
+        engine = _open_existing(url)
     try:
         with user_errors():
             check_schema(engine, create=False)
@@ -184,10 +189,7 @@ def db_current(*, database_url: str | None) -> None:
     """Print the database's schema revision and this tradekernel's."""
     url = database_url or default_database_url()
     with user_errors():
-        path = sqlite_path(url)
-        if path is not None and not path.exists():
-            raise UserError(f"{path}: no journal database here (start the kernel first, or pass --db)")
-        engine = open_engine(url)
+        engine = _open_existing(url)
         try:
             revision = current_revision(engine)
         finally:

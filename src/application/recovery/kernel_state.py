@@ -118,6 +118,56 @@ class StateChange:
 _NO_CHANGE = StateChange()
 
 
+class ControlFold:
+    """Risk's control records folded: the breaker's trips and resets, the operator's halts and
+    resumes, and the trading state risk last published. One rule for the kernel's recovery
+    (`KernelState`) and the offline `trading` commands (`trading_control.TradingControl`)."""
+
+    def __init__(self) -> None:
+        self._history: list[BreakerEvent] = []
+        self._operator_state = TradingState.ACTIVE
+        self._halted_instruments: dict[InstrumentId, str] = {}
+        self._published = TradingState.ACTIVE
+
+    def apply(self, event: object) -> bool:
+        """Fold one of risk's events; False when it is not a control record."""
+        if isinstance(event, (BreakerTripped, BreakerReset)):
+            self._history.append(event)
+        elif isinstance(event, TradingStateChanged):
+            self._published = event.state
+        elif isinstance(event, HaltTrading):
+            if event.instrument_id is not None:
+                self._halted_instruments[event.instrument_id] = f"halted by {event.by}: {event.reason}"
+            else:
+                self._operator_state = TradingState.HALTED
+        elif isinstance(event, ResumeTrading):
+            self._operator_state = TradingState.ACTIVE
+            self._halted_instruments.clear()
+        else:
+            return False
+        return True
+
+    @property
+    def breaker_history(self) -> tuple[BreakerEvent, ...]:
+        """Every breaker trip and reset, in journal order."""
+        return tuple(self._history)
+
+    @property
+    def operator_state(self) -> TradingState:
+        """HALTED after an operator's (or reconciliation's) `HaltTrading` of everything, until a resume."""
+        return self._operator_state
+
+    @property
+    def halted_instruments(self) -> dict[InstrumentId, str]:
+        """Instruments halted one by one (with why), until a `ResumeTrading`."""
+        return dict(self._halted_instruments)
+
+    @property
+    def published_state(self) -> TradingState:
+        """The trading state risk last journaled (ACTIVE before any change)."""
+        return self._published
+
+
 class KernelState:
     """The kernel's state folded from journal records (see the module doc)."""
 
@@ -149,10 +199,7 @@ class KernelState:
         self._portfolio_refusals: list[str] = []
         self._next_counter = 0
         self._last_approval_id = 0
-        self._breaker_history: list[BreakerEvent] = []
-        self._operator_state = TradingState.ACTIVE
-        self._halted_instruments: dict[InstrumentId, str] = {}
-        self._trading_state = TradingState.ACTIVE
+        self._control = ControlFold()
         self._strategy_states: dict[StrategyId, JournalRecord] = {}
         # The compacted journal: the records a snapshot keeps, by sequence (insertion = sequence order).
         self._kept: dict[int, JournalRecord] = {}
@@ -294,29 +341,16 @@ class KernelState:
 
     def _on_risk(self, record: JournalRecord) -> StateChange:
         event = record.event
-        if isinstance(event, (BreakerTripped, BreakerReset)):
-            self._breaker_history.append(event)
+        if self._control.apply(event):
+            if isinstance(event, TradingStateChanged):  # only the latest is kept
+                if self._kept_trading_state is not None:
+                    self._kept.pop(self._kept_trading_state, None)
+                self._kept_trading_state = record.sequence
             self._kept[record.sequence] = record
-            return StateChange(breaker_event=event)
-        if isinstance(event, TradingStateChanged):
-            if self._kept_trading_state is not None:
-                self._kept.pop(self._kept_trading_state, None)
-            self._kept_trading_state = record.sequence
-            self._kept[record.sequence] = record
-            self._trading_state = event.state
-            return StateChange(trading_state=True)
-        if isinstance(event, HaltTrading):
-            self._kept[record.sequence] = record
-            reason = f"halted by {event.by}: {event.reason}"
-            if event.instrument_id is not None:
-                self._halted_instruments[event.instrument_id] = reason
-            else:
-                self._operator_state = TradingState.HALTED
-            return _NO_CHANGE
-        if isinstance(event, ResumeTrading):
-            self._kept[record.sequence] = record
-            self._operator_state = TradingState.ACTIVE
-            self._halted_instruments.clear()
+            if isinstance(event, (BreakerTripped, BreakerReset)):
+                return StateChange(breaker_event=event)
+            if isinstance(event, TradingStateChanged):
+                return StateChange(trading_state=True)
             return _NO_CHANGE
         if isinstance(event, ExecuteIntent):
             # Only the latest is kept: it numbers risk's approvals (an order may not exist for it yet).
@@ -429,22 +463,22 @@ class KernelState:
     @property
     def breaker_history(self) -> tuple[BreakerEvent, ...]:
         """Every breaker trip and reset, in journal order."""
-        return tuple(self._breaker_history)
+        return self._control.breaker_history
 
     @property
     def operator_state(self) -> TradingState:
         """HALTED after an operator's `HaltTrading` (of everything) until a `ResumeTrading`."""
-        return self._operator_state
+        return self._control.operator_state
 
     @property
     def halted_instruments(self) -> dict[InstrumentId, str]:
         """Instruments an operator halted (with the reason), until a `ResumeTrading`."""
-        return dict(self._halted_instruments)
+        return self._control.halted_instruments
 
     @property
     def trading_state(self) -> TradingState:
         """The effective trading state risk last published (ACTIVE before any)."""
-        return self._trading_state
+        return self._control.published_state
 
     @property
     def trading_state_record(self) -> JournalRecord | None:
@@ -569,10 +603,10 @@ class KernelState:
             "fill_ids": sorted(fill_id.value for fill_id in self._fill_ids),
             "next_id_counter": self._next_counter,
             "last_approval_id": self._last_approval_id,
-            "breaker_history": encode_value(self._breaker_history),
-            "operator_state": self._operator_state.value,
-            "halted_instruments": {str(iid): why for iid, why in sorted(self._halted_instruments.items())},
-            "trading_state": self._trading_state.value,
+            "breaker_history": encode_value(list(self.breaker_history)),
+            "operator_state": self.operator_state.value,
+            "halted_instruments": {str(iid): why for iid, why in sorted(self.halted_instruments.items())},
+            "trading_state": self.trading_state.value,
             "strategy_states": {
                 sid.value: encode_value(_saved(record).state)
                 for sid, record in sorted(self._strategy_states.items())

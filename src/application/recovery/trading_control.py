@@ -25,9 +25,10 @@ import attrs
 from application.commands import HaltTrading, ResumeTrading
 from application.engines.messages import RISK_STREAM, TradingStateChanged
 from application.ports.event_journal import JournalRecord, ProjectionRow, ProjectionRows
+from application.recovery.kernel_state import ControlFold
 from application.recovery.projector import breaker_event_row, trading_state_row
 from domain.instrument import InstrumentId
-from domain.risk.breaker_events import BreakerEvent, BreakerReset, BreakerTripped
+from domain.risk.breaker_events import BreakerReset, BreakerTripped
 from domain.risk.circuit_breaker import CircuitBreaker
 from domain.risk.risk_limits import RiskLimits
 from domain.risk.trading_state import TradingState
@@ -54,34 +55,18 @@ class TradingControl:
     """The breaker, the operator's halts and the trading state last published, folded from risk's records."""
 
     def __init__(self) -> None:
-        self._history: list[BreakerEvent] = []
-        self._operator_state = TradingState.ACTIVE
-        self._halted_instruments: dict[InstrumentId, str] = {}
-        self._published = TradingState.ACTIVE
+        self._fold = ControlFold()
         self.last_sequence = 0
 
     def apply(self, record: JournalRecord) -> None:
         """Fold one record (others than risk's control records are ignored)."""
         self.last_sequence = max(self.last_sequence, record.sequence)
-        if record.stream_id != RISK_STREAM:
-            return
-        event = record.event
-        if isinstance(event, (BreakerTripped, BreakerReset)):
-            self._history.append(event)
-        elif isinstance(event, TradingStateChanged):
-            self._published = event.state
-        elif isinstance(event, HaltTrading):
-            if event.instrument_id is not None:
-                self._halted_instruments[event.instrument_id] = f"halted by {event.by}: {event.reason}"
-            else:
-                self._operator_state = TradingState.HALTED
-        elif isinstance(event, ResumeTrading):
-            self._operator_state = TradingState.ACTIVE
-            self._halted_instruments.clear()
+        if record.stream_id == RISK_STREAM:
+            self._fold.apply(record.event)
 
     def _breaker(self) -> CircuitBreaker:
         breaker = CircuitBreaker(RiskLimits())  # limits only decide automatic trips: none here
-        breaker.restore(self._history)
+        breaker.restore(self._fold.breaker_history)
         return breaker
 
     @property
@@ -92,48 +77,48 @@ class TradingControl:
     @property
     def operator_state(self) -> TradingState:
         """HALTED after an operator's (or reconciliation's) halt, until a resume."""
-        return self._operator_state
+        return self._fold.operator_state
 
     @property
     def halted_instruments(self) -> dict[InstrumentId, str]:
         """Instruments halted one by one, with why."""
-        return dict(self._halted_instruments)
+        return self._fold.halted_instruments
 
     @property
     def trading_state(self) -> TradingState:
         """The trading state the next start begins in: the operator's or the breaker's, the stricter."""
-        return self._operator_state.most_restrictive(self._breaker().trading_state)
+        return self.operator_state.most_restrictive(self._breaker().trading_state)
 
     @property
     def published_state(self) -> TradingState:
         """The trading state risk last journaled (ACTIVE before any change)."""
-        return self._published
+        return self._fold.published_state
 
     def resume(self, by: str, why: str, ts_ns: int) -> tuple[object, ...]:
         """The records of a resume by `by` because `why` (empty when trading is ACTIVE already)."""
         by, why = _text("--by", by), _text("--reason", why)
         breaker = self._breaker()
         if (
-            self._operator_state is TradingState.ACTIVE
-            and not self._halted_instruments
+            self.operator_state is TradingState.ACTIVE
+            and not self.halted_instruments
             and not breaker.is_tripped
-            and self._published is TradingState.ACTIVE
+            and self.published_state is TradingState.ACTIVE
         ):
             return ()
         records: list[object] = [ResumeTrading(by, why, ts_ns)]
         if breaker.is_tripped:
             records.append(breaker.reset(by, why, ts_ns))
-        if self._published is not TradingState.ACTIVE:
+        if self.published_state is not TradingState.ACTIVE:
             records.append(TradingStateChanged(TradingState.ACTIVE, f"resumed by {by}: {why}", ts_ns))
         return tuple(records)
 
     def halt(self, by: str, why: str, ts_ns: int) -> tuple[object, ...]:
         """The records of a halt of all trading by `by` because `why` (empty when halted already)."""
         by, why = _text("--by", by), _text("--reason", why)
-        if self._operator_state is TradingState.HALTED:
+        if self.operator_state is TradingState.HALTED:
             return ()
         records: list[object] = [HaltTrading(why, by, ts_ns)]
-        if self._published is not TradingState.HALTED:
+        if self.published_state is not TradingState.HALTED:
             records.append(TradingStateChanged(TradingState.HALTED, f"halted by {by}: {why}", ts_ns))
         return tuple(records)
 

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -26,6 +26,33 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env.pop("TK_DATABASE_URL", None)
     env.update(extra or {})
     return env
+
+
+def popen_start(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """`start ARGS` in a subprocess in `cwd`, its stdout and stderr piped (read with `communicate`)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "interfaces.cli", "start", *args],
+        cwd=cwd,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_start(
+    cwd: Path, *args: str, timeout_s: float, program: Sequence[str] = ("-m", "interfaces.cli")
+) -> subprocess.CompletedProcess[str]:
+    """`start ARGS` run to its end in `cwd` (`program`: how Python runs the CLI)."""
+    return subprocess.run(
+        [sys.executable, *program, "start", *args],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
 
 
 def _ignore_sigint() -> None:  # what a shell does to a background job (`start &`)

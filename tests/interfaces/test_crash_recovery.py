@@ -34,7 +34,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from contextlib import closing
@@ -59,7 +58,7 @@ from infrastructure.persistence.schema import (
 )
 from infrastructure.persistence.verify import verify_journal
 from interfaces.cli.app import cli
-from tests.interfaces.kernel_process import KernelProcess, cli_env
+from tests.interfaces.kernel_process import KernelProcess, popen_start
 
 CONFIG = """
 [start]
@@ -83,14 +82,7 @@ def _write_configs(workdir: Path, extra: str = "") -> None:
 
 
 def _run(workdir: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "interfaces.cli", "start", *args],
-        cwd=workdir,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return popen_start(workdir, *args)
 
 
 def _stores(url: str) -> tuple[str, ...]:

@@ -7,7 +7,6 @@ in-process through click's runner. Journal scenarios run on SQLite and on Postgr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -24,17 +23,10 @@ from infrastructure.persistence.migrations import SCRIPT_LOCATION
 from infrastructure.persistence.schema import events, positions, snapshots
 from infrastructure.persistence.sql_journal import SqlJournal
 from interfaces.cli.app import cli
-from tests.conftest import PROJECT_ROOT
 from tests.infrastructure.persistence.conftest import order_event
+from tests.interfaces.kernel_process import cli_env, run_start
 
 TIMEOUT_S = 90
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT / "src"), env.get("PYTHONPATH", "")])
-    env.pop("TK_DATABASE_URL", None)
-    return env
 
 
 #: `python -m interfaces.cli` with the migration scripts at argv[1] (a tradekernel with a newer schema).
@@ -46,16 +38,8 @@ WITH_SCRIPTS = (
 
 
 def _start(cwd: Path, *args: str, scripts: Path | None = None) -> subprocess.CompletedProcess[str]:
-    program = ["-m", "interfaces.cli"] if scripts is None else ["-c", WITH_SCRIPTS, str(scripts)]
-    return subprocess.run(
-        [sys.executable, *program, "start", *args],
-        cwd=cwd,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
+    program = ("-m", "interfaces.cli") if scripts is None else ("-c", WITH_SCRIPTS, str(scripts))
+    return run_start(cwd, *args, timeout_s=TIMEOUT_S, program=program)
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
@@ -351,7 +335,7 @@ def test_a_bad_url_in_the_environment_is_one_line_too(
 
 
 def test_a_bad_url_through_the_entry_point_is_one_line(tmp_path: Path) -> None:
-    env = dict(_env(), TK_DATABASE_URL="foo")
+    env = cli_env({"TK_DATABASE_URL": "foo"})
     for command in (["status"], ["start", "--duration", "0"]):
         result = subprocess.run(
             [sys.executable, "-m", "interfaces.cli", *command],

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from contextlib import closing
@@ -22,27 +20,13 @@ from infrastructure.persistence.kernel_lock import KernelLock
 from interfaces.cli.app import cli
 from interfaces.cli.paper_kernel import PaperKernel
 from interfaces.cli.start_command import _load
-from tests.conftest import PROJECT_ROOT
-from tests.interfaces.kernel_process import KernelProcess
+from tests.interfaces.kernel_process import KernelProcess, popen_start
 
 TIMEOUT_S = 60
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT / "src"), env.get("PYTHONPATH", "")])
-    return env
-
-
 def _start(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "interfaces.cli", "start", *args],
-        cwd=cwd,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return popen_start(cwd, *args)
 
 
 def _count(summary: str, pattern: str) -> int:

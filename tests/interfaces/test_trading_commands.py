@@ -9,7 +9,6 @@ on both databases.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -17,7 +16,7 @@ from click.testing import CliRunner
 from infrastructure.persistence.sql_journal import SqlJournal
 from interfaces.cli.app import cli
 from tests.infrastructure.persistence.conftest import order_event
-from tests.interfaces.kernel_process import cli_env
+from tests.interfaces.kernel_process import run_start
 
 TIMEOUT_S = 90
 TRIPPING = '[risk]\nmax_drawdown_fraction = "0.0000001"\n'  # the first losing mark trips the breaker
@@ -29,15 +28,7 @@ def _cli(*args: str) -> tuple[int, str, str]:
 
 
 def _start(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", "start", *args],
-        cwd=cwd,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
+    return run_start(cwd, *args, timeout_s=TIMEOUT_S)
 
 
 def test_resume_and_halt_say_when_there_is_nothing_to_do(database_url: str) -> None:

@@ -7,7 +7,7 @@ it; a bad record after the snapshot used still stops recovery, naming its sequen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -39,7 +39,9 @@ def journal(replay: ReplayResult, database_url: str) -> Iterator[SqlJournal]:
     sql.close()
 
 
-def _recover(replay: ReplayResult, journal: SqlJournal) -> Recovered:
+def _recover(
+    replay: ReplayResult, journal: SqlJournal, should_stop: Callable[[], bool] | None = None
+) -> Recovered:
     return recover_latest(
         journal,
         journal.snapshot_candidates(),
@@ -47,6 +49,7 @@ def _recover(replay: ReplayResult, journal: SqlJournal) -> Recovered:
         currency=SETTINGS.currency,
         starting_balance=SETTINGS.starting_balance,
         id_seed=SETTINGS.seed,
+        should_stop=should_stop,
     )
 
 
@@ -137,13 +140,5 @@ def test_a_stop_request_interrupts_the_fold_between_records(
 
     journal.read = counting_read  # type: ignore[method-assign]
     with pytest.raises(RecoveryInterruptedError, match="recovery interrupted before journal record 257"):
-        recover_latest(
-            journal,
-            journal.snapshot_candidates(),
-            replay.kernel.portfolio.instruments,
-            currency=SETTINGS.currency,
-            starting_balance=SETTINGS.starting_balance,
-            id_seed=SETTINGS.seed,
-            should_stop=should_stop,
-        )
+        _recover(replay, journal, should_stop)
     assert len(read) == 257  # asked before records 1, 257 (interval 256): stopped before folding 257
